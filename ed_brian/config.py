@@ -1,0 +1,182 @@
+"""Parameters of the network, the ED rule and a training run, as frozen dataclasses.
+
+Units follow the seed's command-line flags: millivolts, milliseconds, megaohms,
+hertz. They become Brian2 quantities only in ``ed_brian.network``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+class ConfigError(ValueError):
+    """A parameter value the model cannot run with; the message names the flag."""
+
+
+@dataclass(frozen=True)
+class LIFParams:
+    """Leaky integrate-and-fire hidden and output units.
+
+    ``dv/dt = (v_rest + R_m*I_bias - v) / tau_m``; every presynaptic spike moves v
+    by ``R_m * q_syn * w / tau_m`` (a charge ``q_syn*w`` delivered instantly).
+    The seed's input relay used v_rest -65, v_threshold -40, v_reset -70 mV,
+    tau_m 12 ms, tau_ref 1 ms, R 35, which are the defaults here.
+    """
+
+    v_rest: float = -65.0  # mV
+    v_threshold: float = -40.0  # mV
+    v_reset: float = -70.0  # mV
+    tau_m: float = 12.0  # ms
+    tau_ref: float = 1.0  # ms
+    R_m: float = 35.0  # MOhm
+    # Tonic drive: with no net synaptic input a unit fires at a baseline rate,
+    # the spiking counterpart of the seed's sigmoid sitting at 0.5 for zero input.
+    I_bias: float = 1.5  # nA
+    q_syn: float = 1.0  # pC per unit of weight magnitude
+
+    def validate(self) -> None:
+        if not self.v_threshold > self.v_rest:
+            raise ConfigError(
+                f"--v_threshold ({self.v_threshold} mV) must be above --v_rest ({self.v_rest} mV)"
+            )
+        if not self.v_reset < self.v_threshold:
+            raise ConfigError(
+                f"--v_reset ({self.v_reset} mV) must be below --v_threshold ({self.v_threshold} mV)"
+            )
+        for name in ("tau_m", "R_m", "q_syn"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"--{name} must be > 0 (got {getattr(self, name)})")
+        if self.tau_ref < 0:
+            raise ConfigError(f"--tau_ref must be >= 0 (got {self.tau_ref})")
+        if self.I_bias < 0:
+            raise ConfigError(f"--I_bias must be >= 0 (got {self.I_bias})")
+
+
+@dataclass(frozen=True)
+class InputParams:
+    """Poisson encoding of a 28x28 image for one trial of ``sim_time`` ms."""
+
+    max_rate: float = 150.0  # Hz for a white pixel
+    sim_time: float = 50.0  # ms per trial
+    dt: float = 1.0  # ms, the simulation time step of the whole network
+    # Seed: the E and I copies of a pixel share one spike train. False gives
+    # each copy its own Poisson source.
+    shared_ei_trains: bool = True
+
+    @property
+    def steps_per_trial(self) -> int:
+        return int(round(self.sim_time / self.dt))
+
+    def validate(self) -> None:
+        if not self.dt > 0:
+            raise ConfigError(f"--spike_dt must be > 0 (got {self.dt})")
+        if not self.sim_time > 0:
+            raise ConfigError(f"--spike_sim_time must be > 0 (got {self.sim_time})")
+        if self.dt > self.sim_time:
+            raise ConfigError(
+                f"--spike_dt ({self.dt} ms) is longer than --spike_sim_time ({self.sim_time} ms)"
+            )
+        if abs(self.steps_per_trial * self.dt - self.sim_time) > 1e-9 * self.sim_time:
+            raise ConfigError(
+                f"--spike_sim_time ({self.sim_time} ms) must be a whole number of --spike_dt ({self.dt} ms)"
+            )
+        if self.steps_per_trial < 4:
+            raise ConfigError("a trial needs at least 4 time steps (--spike_sim_time / --spike_dt)")
+        if not self.max_rate > 0:
+            raise ConfigError(f"--spike_max_rate must be > 0 (got {self.max_rate})")
+        if self.max_rate * self.dt * 1e-3 > 1:
+            raise ConfigError(
+                f"--spike_max_rate {self.max_rate} Hz exceeds one spike per time step at --spike_dt {self.dt} ms"
+            )
+
+
+@dataclass(frozen=True)
+class EDParams:
+    """Kaneko's Error-Diffusion rule as applied at every trial boundary."""
+
+    lr: float = 0.15  # alpha
+    dif: float = 1.0  # u1, amine diffusion coefficient
+    # "seed": hidden layer l of L gets dif**(L-l) * amine (the seed);
+    # "uniform": every hidden layer gets dif * amine (Kaneko).
+    diffusion: str = "seed"
+    w_min: float = 0.3  # initial magnitudes ~ U(w_min, w_max)   (--w1)
+    w_max: float = 0.5  # (--w2)
+    # Activity 1 corresponds to this firing rate; counts above it saturate.
+    activity_rate: float = 200.0  # Hz
+    # "pixel": first-layer updates use the raw pixel value (the seed);
+    # "count": they use the input spike count normalised by its expectation.
+    input_activity: str = "pixel"
+
+    def validate(self) -> None:
+        if not self.lr > 0:
+            raise ConfigError(f"--lr must be > 0 (got {self.lr})")
+        if not self.dif > 0:
+            raise ConfigError(f"--dif must be > 0 (got {self.dif})")
+        if self.diffusion not in ("seed", "uniform"):
+            raise ConfigError(f"--diffusion must be 'seed' or 'uniform' (got {self.diffusion!r})")
+        if self.input_activity not in ("pixel", "count"):
+            raise ConfigError(f"--input_activity must be 'pixel' or 'count' (got {self.input_activity!r})")
+        if not 0 <= self.w_min <= self.w_max:
+            raise ConfigError(f"need 0 <= --w1 <= --w2 (got {self.w_min}, {self.w_max})")
+        if not self.activity_rate > 0:
+            raise ConfigError(f"--activity_rate must be > 0 (got {self.activity_rate})")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Shape and parameters of the K class networks."""
+
+    hidden: tuple[int, ...] = (256,)
+    n_classes: int = 10
+    n_pixels: int = 784
+    lif: LIFParams = field(default_factory=LIFParams)
+    input: InputParams = field(default_factory=InputParams)
+    ed: EDParams = field(default_factory=EDParams)
+
+    def validate(self) -> None:
+        if not self.hidden:
+            raise ConfigError("--hidden needs at least one layer size")
+        for size in self.hidden:
+            if size <= 0:
+                raise ConfigError(f"--hidden sizes must be > 0 (got {size})")
+        if self.n_classes < 2:
+            raise ConfigError(f"need at least 2 classes (got {self.n_classes})")
+        self.lif.validate()
+        self.input.validate()
+        self.ed.validate()
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One training run: data sizes, epochs, seed and where it runs."""
+
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    dataset: str = "fashion-subset"
+    n_train: int = 1000
+    n_test: int = 500
+    epochs: int = 3
+    seed: int = 1
+    shuffle: bool = True
+    codegen: str = "auto"  # runtime code generation target: auto, numpy, cython
+
+    def validate(self) -> None:
+        for name in ("n_train", "n_test", "epochs"):
+            if getattr(self, name) <= 0:
+                flag = {"n_train": "--train", "n_test": "--test", "epochs": "--epochs"}[name]
+                raise ConfigError(f"{flag} must be > 0 (got {getattr(self, name)})")
+        if self.codegen not in ("auto", "numpy", "cython"):
+            raise ConfigError(f"--codegen must be auto, numpy or cython (got {self.codegen!r})")
+        self.network.validate()
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunConfig":
+        net = dict(data["network"])
+        net["hidden"] = tuple(net["hidden"])
+        net["lif"] = LIFParams(**net["lif"])
+        net["input"] = InputParams(**net["input"])
+        net["ed"] = EDParams(**net["ed"])
+        return cls(**{**data, "network": NetworkConfig(**net)})

@@ -1,0 +1,98 @@
+"""Kaneko's Error-Diffusion rule as Brian2 code, run at every trial boundary.
+
+At t = k*T (T the trial duration) the spike counts of trial k-1 are complete.
+Three ``run_regularly`` operations, in this order, then apply the rule:
+
+1. the output units turn their counts into activities o_n, compare them with
+   the target of trial k-1 and release the two amines
+   A+ = max(t_n - o_n, 0) and A- = max(o_n - t_n, 0);
+2. every other group computes its activity, its post-synaptic factor
+   ``lr * gain * f'(a) * A`` (hidden units read the amines of their class's
+   output unit through linked variables) and splits its activity by unit type;
+   then counts and membranes are reset for trial k;
+3. every ``Synapses`` object grows its magnitudes,
+   ``w += a_pre * lr * gain * f'(a_post) * (A+ if pre is E else A-)``,
+   which is Kaneko's dw = alpha x_j f'(z_i) s_j s_i A with the sign s_j s_i
+   kept apart from the magnitude.
+
+The schedule's ``prev_*`` TimedArrays describe trial k-1 at time k*T; on test
+trials ``prev_learn`` is 0, so both amines and every update are zero.
+
+Activities: a = clip(count / n_ref, 0, 1), where n_ref is the count at the
+layer's reference rate. f'(a) = s (1 - s) uses the smoothed estimate
+s = (min(count, n_ref) + 1/2) / (n_ref + 1), so that a silent or saturated unit
+still learns a little, as a sigmoid unit does.
+"""
+
+ORDER_OUTPUT = 0
+ORDER_UNITS = 1
+ORDER_SYNAPSES = 2
+
+_POST_FACTOR = """
+smoothed = (clip(count, 0, n_ref) + 0.5) / (n_ref + 1)
+fac_exc = lr * amine_gain * smoothed * (1 - smoothed) * amine_exc
+fac_inh = lr * amine_gain * smoothed * (1 - smoothed) * amine_inh
+"""
+
+_PRE_SPLIT = """
+act_exc = activity * int(ptype > 0)
+act_inh = activity * int(ptype < 0)
+"""
+
+OUTPUT_BOUNDARY = (
+    """
+activity = clip(count / n_ref, 0, 1)
+score = count + clip((v - v_reset) / (v_threshold - v_reset), 0, 0.999)
+target = int(network == prev_label(t))
+amine_exc = prev_learn(t) * clip(target - activity, 0, inf)
+amine_inh = prev_learn(t) * clip(activity - target, 0, inf)
+"""
+    + _POST_FACTOR
+    + """
+count = 0
+v = v_rest
+"""
+)
+
+HIDDEN_BOUNDARY = (
+    "activity = clip(count / n_ref, 0, 1)\n"
+    + _POST_FACTOR
+    + _PRE_SPLIT
+    + """
+count = 0
+v = v_rest
+"""
+)
+
+_RELAY_ACTIVITY = {
+    # The seed: first-layer updates see the pixel value itself.
+    "pixel": "activity = pixels(prev_image(t) * second, pixel)\n",
+    # The spike count, normalised by its expectation for a white pixel.
+    "count": "activity = clip(count / n_ref, 0, 1)\n",
+}
+
+
+def relay_boundary(input_activity: str) -> str:
+    """Boundary code of the input relay for ``input_activity`` 'pixel' or 'count'."""
+    return (
+        _RELAY_ACTIVITY[input_activity]
+        + _PRE_SPLIT
+        + """
+count = 0
+pending = 0
+"""
+    )
+
+
+SYNAPSE_UPDATE = "w += act_exc_pre * fac_exc_post + act_inh_pre * fac_inh_post"
+
+
+def amine_gains(n_hidden_layers: int, dif: float, diffusion: str) -> list[float]:
+    """The amine factor of each hidden layer, first to last.
+
+    'seed': layer l (1-based) of L gets dif**(L - l), as ed_multi_snn does;
+    'uniform': every hidden layer gets dif, as in Kaneko's original.
+    """
+    if diffusion == "uniform":
+        return [dif] * n_hidden_layers
+    return [dif ** (n_hidden_layers - layer) for layer in range(1, n_hidden_layers + 1)]

@@ -1,0 +1,218 @@
+"""Assembles the Brian2 ``Network`` of the K class networks from a configuration.
+
+Layers, each one ``NeuronGroup`` holding all K class networks:
+
+    PoissonGroup (one source per pixel, or per relay unit)
+      -> relay      2 * 784 units, E and I copy of every pixel, shared by all classes
+      -> hidden_1   K * H_1 LIF units, types alternating E/I within a class
+      -> ...
+      -> output     K LIF units, all excitatory, unit n is class n
+
+The relay projects to every first-layer unit; deeper layers connect only
+within a class network. The ED rule is attached here from ed_brian.learning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from brian2 import (
+    Hz,
+    Mohm,
+    Network,
+    NeuronGroup,
+    PoissonGroup,
+    StateMonitor,
+    Synapses,
+    TimedArray,
+    linked_var,
+    ms,
+    mV,
+    nA,
+    pC,
+    second,
+)
+
+from ed_brian import learning
+from ed_brian.config import NetworkConfig
+from ed_brian.models import lif
+from ed_brian.schedule import Schedule
+
+
+@dataclass
+class EDNetwork:
+    """The built network and handles to the parts the trainer reads."""
+
+    network: Network
+    layers: list[NeuronGroup]  # relay, hidden_1..hidden_L, output
+    synapses: list[Synapses]  # layers[k] -> layers[k+1]
+    score_monitor: StateMonitor  # output scores of trial k-1 at t = k*T
+    trial_steps: int
+
+    @property
+    def output(self) -> NeuronGroup:
+        return self.layers[-1]
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """Magnitudes, indices and signs of every projection, keyed by its name."""
+        out = {}
+        for syn in self.synapses:
+            pre, post = syn.source, syn.target
+            i, j = np.asarray(syn.i[:]), np.asarray(syn.j[:])
+            out[f"{syn.name}/i"] = i
+            out[f"{syn.name}/j"] = j
+            out[f"{syn.name}/w"] = np.asarray(syn.w[:])
+            out[f"{syn.name}/sign"] = (pre.ptype[:][i] * post.ptype[:][j]).astype(np.int8)
+        return out
+
+    def spike_totals(self) -> dict[str, np.ndarray]:
+        return {layer.name: np.asarray(layer.spikes_total[:]) for layer in self.layers}
+
+
+def _time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object) -> dict:
+    # Image k is row k of `pixels`, looked up at time k seconds: a table, not a signal.
+    return {
+        "pixels": TimedArray(pixel_table, dt=1 * second, name="pixels"),
+        "trial_image": TimedArray(schedule.image, dt=trial, name="trial_image"),
+        "prev_image": TimedArray(schedule.previous(schedule.image), dt=trial, name="prev_image"),
+        "prev_label": TimedArray(schedule.previous(schedule.label, fill=-1), dt=trial, name="prev_label"),
+        "prev_learn": TimedArray(schedule.previous(schedule.learn), dt=trial, name="prev_learn"),
+    }
+
+
+def _lif_group(n, config: NetworkConfig, amine: str, name: str, dt, namespace) -> NeuronGroup:
+    p = config.lif
+    group = NeuronGroup(
+        n,
+        lif.LIF_EQUATIONS + lif.UNIT_VARIABLES + lif.LEARNING_VARIABLES + amine,
+        threshold=lif.LIF_THRESHOLD,
+        reset=lif.LIF_RESET,
+        refractory=lif.LIF_REFRACTORY,
+        method="exact",
+        dt=dt,
+        name=name,
+        namespace=namespace,
+    )
+    group.v_rest = p.v_rest * mV
+    group.v_threshold = p.v_threshold * mV
+    group.v_reset = p.v_reset * mV
+    group.tau_m = p.tau_m * ms
+    group.tau_ref = p.tau_ref * ms
+    group.R_m = p.R_m * Mohm
+    group.I_bias = p.I_bias * nA
+    group.v = "v_rest"
+    group.lr = config.ed.lr
+    group.n_ref = config.ed.activity_rate * config.input.sim_time * 1e-3
+    return group
+
+
+def _projection(pre, post, config: NetworkConfig, name: str, dt, namespace) -> Synapses:
+    syn = Synapses(
+        pre,
+        post,
+        model=lif.SYNAPSE_MODEL,
+        on_pre=lif.SYNAPSE_ON_PRE,
+        dt=dt,
+        name=name,
+        namespace=namespace,
+    )
+    return syn
+
+
+def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Schedule) -> EDNetwork:
+    """The whole network for ``schedule`` over ``pixel_table`` (images x 784, in [0, 1]).
+
+    Call ``brian2.seed`` first: initial weights and Poisson spikes come from
+    Brian2's random numbers, so that every device draws them the same way.
+    """
+    K, inp, ed = config.n_classes, config.input, config.ed
+    dt = inp.dt * ms
+    trial = inp.sim_time * ms
+    tables = _time_tables(pixel_table, schedule, trial)
+    namespace = dict(tables, max_rate=inp.max_rate * Hz)
+
+    n_relay = 2 * config.n_pixels
+    if inp.shared_ei_trains:
+        source_rate = "max_rate * pixels(trial_image(t) * second, i)"
+        poisson = PoissonGroup(config.n_pixels, rates=source_rate, dt=dt, name="poisson", namespace=namespace)
+    else:
+        source_rate = "max_rate * pixels(trial_image(t) * second, i // 2)"
+        poisson = PoissonGroup(n_relay, rates=source_rate, dt=dt, name="poisson", namespace=namespace)
+    relay = NeuronGroup(
+        n_relay,
+        lif.RELAY_EQUATIONS + lif.UNIT_VARIABLES,
+        threshold=lif.RELAY_THRESHOLD,
+        reset=lif.RELAY_RESET,
+        dt=dt,
+        name="relay",
+        namespace=namespace,
+    )
+    relay.ptype = "1 - 2 * (i % 2)"
+    relay.pixel = "i // 2"
+    relay.network = -1
+    # A relay unit fires one step after its source, so it sees T - dt of input.
+    relay.n_ref = inp.max_rate * (inp.sim_time - inp.dt) * 1e-3
+    drive = Synapses(poisson, relay, on_pre=lif.POISSON_TO_RELAY, dt=dt, name="poisson_to_relay")
+    if inp.shared_ei_trains:
+        drive.connect(j="2 * i + k for k in range(2)")
+    else:
+        drive.connect(j="i")
+
+    output = _lif_group(K, config, lif.OUTPUT_AMINE, "output", dt, namespace)
+    output.ptype = 1
+    output.network = "i"
+    output.amine_gain = 1.0
+
+    hidden = []
+    gains = learning.amine_gains(len(config.hidden), ed.dif, ed.diffusion)
+    for number, (size, gain) in enumerate(zip(config.hidden, gains), start=1):
+        group = _lif_group(K * size, config, lif.HIDDEN_AMINE, f"hidden_{number}", dt, namespace)
+        group.ptype = f"1 - 2 * ((i % {size}) % 2)"
+        group.network = f"i // {size}"
+        class_of_unit = np.repeat(np.arange(K), size)
+        group.amine_exc = linked_var(output, "amine_exc", index=class_of_unit)
+        group.amine_inh = linked_var(output, "amine_inh", index=class_of_unit)
+        group.amine_gain = gain
+        hidden.append(group)
+
+    layers = [relay, *hidden, output]
+    synapses = []
+    w_gain = config.lif.R_m * Mohm * config.lif.q_syn * pC / (config.lif.tau_m * ms)
+    for pre, post in zip(layers[:-1], layers[1:]):
+        syn = _projection(pre, post, config, f"{pre.name}_to_{post.name}", dt, namespace)
+        if pre is relay:
+            syn.connect()
+        else:
+            size_post = len(post) // K
+            syn.connect(j=f"k for k in range(network_pre * {size_post}, (network_pre + 1) * {size_post})")
+        syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
+        syn.w_gain = w_gain
+        syn.run_regularly(
+            learning.SYNAPSE_UPDATE,
+            dt=trial,
+            when="start",
+            order=learning.ORDER_SYNAPSES,
+            name=f"{syn.name}_learning",
+        )
+        synapses.append(syn)
+
+    relay.run_regularly(
+        learning.relay_boundary(ed.input_activity),
+        dt=trial,
+        when="start",
+        order=learning.ORDER_UNITS,
+        name="relay_boundary",
+    )
+    for group in hidden:
+        group.run_regularly(
+            learning.HIDDEN_BOUNDARY, dt=trial, when="start", order=learning.ORDER_UNITS, name=f"{group.name}_boundary"
+        )
+    output.run_regularly(
+        learning.OUTPUT_BOUNDARY, dt=trial, when="start", order=learning.ORDER_OUTPUT, name="output_boundary"
+    )
+    scores = StateMonitor(
+        output, "score", record=True, dt=trial, when="start", order=learning.ORDER_UNITS, name="output_scores"
+    )
+    network = Network(poisson, drive, *layers, *synapses, scores, name="ed_network")
+    return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial)

@@ -1,0 +1,74 @@
+"""The trial schedule of a run: which image, which label, learning on or off.
+
+A run is one sequence of trials in continuous simulated time; trial k occupies
+[k*T, (k+1)*T). Every epoch is its training trials (shuffled unless asked not
+to) followed by the fixed test set (the first n_test test images, in order).
+The schedule becomes TimedArrays indexed by trial, so a whole epoch runs inside
+one ``run()`` on any device.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A contiguous block of trials: the training or test part of one epoch."""
+
+    epoch: int
+    kind: str  # "train" or "test"
+    start: int  # first trial index
+    stop: int  # one past the last trial index
+
+
+@dataclass(frozen=True)
+class Schedule:
+    image: np.ndarray  # (N,) row of the image table shown in each trial
+    label: np.ndarray  # (N,) its class
+    learn: np.ndarray  # (N,) 1 on training trials, 0 on test trials
+    phases: tuple[Phase, ...]
+
+    @property
+    def n_trials(self) -> int:
+        return len(self.image)
+
+    def previous(self, values: np.ndarray, fill: int = 0) -> np.ndarray:
+        """``values`` shifted by one trial: entry k describes trial k-1.
+
+        The learning rule runs at t = k*T and looks back at trial k-1; entry 0
+        (the start of the run) gets ``fill``. One extra entry covers the
+        boundary after the last trial.
+        """
+        return np.concatenate([[fill], values]).astype(values.dtype)
+
+
+def build_schedule(
+    train_labels: np.ndarray,
+    test_labels: np.ndarray,
+    epochs: int,
+    rng: np.random.Generator,
+    shuffle: bool = True,
+) -> Schedule:
+    """Trials for ``epochs`` epochs over an image table of train then test images."""
+    n_train, n_test = len(train_labels), len(test_labels)
+    test_rows = n_train + np.arange(n_test)
+    images, learn, phases = [], [], []
+    start = 0
+    for epoch in range(1, epochs + 1):
+        train_rows = rng.permutation(n_train) if shuffle else np.arange(n_train)
+        for kind, rows in (("train", train_rows), ("test", test_rows)):
+            images.append(rows)
+            learn.append(np.full(len(rows), kind == "train"))
+            phases.append(Phase(epoch, kind, start, start + len(rows)))
+            start += len(rows)
+    image = np.concatenate(images).astype(np.int64)
+    all_labels = np.concatenate([train_labels, test_labels]).astype(np.int64)
+    return Schedule(
+        image=image,
+        label=all_labels[image],
+        learn=np.concatenate(learn).astype(np.int64),
+        phases=tuple(phases),
+    )

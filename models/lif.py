@@ -1,0 +1,84 @@
+"""Equations of the fully spiking ED network.
+
+Three kinds of unit, all Brian2 ``NeuronGroup``s:
+
+- the input relay: two units per pixel, one excitatory and one inhibitory
+  (Kaneko's duplicated inputs), each firing whenever its Poisson source does;
+- hidden and output units: leaky integrate-and-fire neurons;
+- every unit has a fixed type ``ptype`` (+1 E, -1 I) and belongs to one class
+  network (``network``); the relay belongs to all of them.
+
+Every synapse carries a magnitude ``w >= 0``; its effect has the fixed sign
+``ptype_pre * ptype_post``, so learning, which only changes magnitudes, can
+never flip it.
+"""
+
+# Variables of every unit that takes part in learning. The trial-boundary code
+# in ed_brian.learning reads and writes them.
+UNIT_VARIABLES = """
+ptype : 1 (constant)           # +1 excitatory, -1 inhibitory
+network : integer (constant)   # class network of the unit
+count : integer                # spikes in the current trial
+spikes_total : integer         # spikes since the start, for firing-rate reports
+activity : 1                   # normalised count of the last trial, in [0, 1]
+act_exc : 1                    # activity if excitatory, else 0
+act_inh : 1                    # activity if inhibitory, else 0
+n_ref : 1 (shared, constant)   # count that means activity 1
+"""
+
+# Postsynaptic side of the ED update: units that receive learned synapses.
+LEARNING_VARIABLES = """
+fac_exc : 1                    # update factor for synapses from E units
+fac_inh : 1                    # update factor for synapses from I units
+lr : 1 (shared, constant)      # learning rate alpha
+amine_gain : 1 (shared, constant)  # diffusion factor of this layer's amine
+"""
+
+OUTPUT_AMINE = """
+amine_exc : 1                  # A+ = max(target - output, 0)
+amine_inh : 1                  # A- = max(output - target, 0)
+score : 1                      # count plus progress towards the next spike
+"""
+
+# Hidden units read the amine of their class's output unit.
+HIDDEN_AMINE = """
+amine_exc : 1 (linked)
+amine_inh : 1 (linked)
+"""
+
+LIF_EQUATIONS = """
+dv/dt = (v_rest + R_m * I_bias - v) / tau_m : volt (unless refractory)
+v_rest : volt (shared, constant)
+v_threshold : volt (shared, constant)
+v_reset : volt (shared, constant)
+tau_m : second (shared, constant)
+tau_ref : second (shared, constant)
+R_m : ohm (shared, constant)
+I_bias : amp (shared, constant)
+"""
+LIF_THRESHOLD = "v > v_threshold"
+LIF_RESET = """
+v = v_reset
+count += 1
+spikes_total += 1
+"""
+LIF_REFRACTORY = "tau_ref"
+
+# The relay fires in the step after its Poisson source spiked.
+RELAY_EQUATIONS = """
+pending : integer              # Poisson spikes received in the last step
+pixel : integer (constant)     # which pixel this unit relays
+"""
+RELAY_THRESHOLD = "pending > 0"
+RELAY_RESET = """
+pending = 0
+count += 1
+spikes_total += 1
+"""
+POISSON_TO_RELAY = "pending_post += 1"
+
+SYNAPSE_MODEL = """
+w : 1                             # magnitude, never negative
+w_gain : volt (shared, constant)  # R_m * q_syn / tau_m of the target layer
+"""
+SYNAPSE_ON_PRE = "v_post += w_gain * ptype_pre * ptype_post * w"
