@@ -30,7 +30,7 @@ from brian2 import (
     ms,
     mV,
     nA,
-    pC,
+    pcoulomb,
     second,
 )
 
@@ -67,7 +67,7 @@ class EDNetwork:
         return out
 
     def spike_totals(self) -> dict[str, np.ndarray]:
-        return {layer.name: np.asarray(layer.spikes_total[:]) for layer in self.layers}
+        return {layer.name: np.array(layer.spikes_total[:]) for layer in self.layers}
 
 
 def _time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object) -> dict:
@@ -178,7 +178,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
 
     layers = [relay, *hidden, output]
     synapses = []
-    w_gain = config.lif.R_m * Mohm * config.lif.q_syn * pC / (config.lif.tau_m * ms)
+    w_gain = config.lif.R_m * Mohm * config.lif.q_syn * pcoulomb / (config.lif.tau_m * ms)
     for pre, post in zip(layers[:-1], layers[1:]):
         syn = _projection(pre, post, config, f"{pre.name}_to_{post.name}", dt, namespace)
         if pre is relay:

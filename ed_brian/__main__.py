@@ -1,0 +1,3 @@
+from ed_brian.cli import main
+
+raise SystemExit(main())

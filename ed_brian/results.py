@@ -1,0 +1,100 @@
+"""The results folder of a run: config.json, metrics.csv, weights.npz.
+
+Files are written to a temporary name and renamed, so an interrupted write
+never leaves a half-written file in place of a good one.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from ed_brian.config import RunConfig
+
+METRICS_FIELDS = ("epoch", "train_accuracy", "test_accuracy", "seconds")
+
+
+def new_results_dir(out: str | os.PathLike | None, root: str = "results") -> Path:
+    """``out`` if given (created if needed), else a new timestamped folder under ``root``."""
+    if out is not None:
+        path = Path(out)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for suffix in [""] + [f"-{n}" for n in range(1, 1000)]:
+        path = Path(root) / f"{stamp}{suffix}"
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free results folder name under {root}/{stamp}")
+
+
+def _replace(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def versions() -> dict[str, str]:
+    import brian2
+
+    import ed_brian
+
+    return {
+        "ed_brian": ed_brian.__version__,
+        "brian2": brian2.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def write_config(folder: Path, config: RunConfig, **extra) -> None:
+    data = {"config": config.to_dict(), "versions": versions(), **extra}
+    _replace(folder / "config.json", lambda p: p.write_text(json.dumps(data, indent=2) + "\n"))
+
+
+def read_config(folder: Path) -> RunConfig:
+    return RunConfig.from_dict(json.loads((Path(folder) / "config.json").read_text())["config"])
+
+
+def write_metrics(folder: Path, rows) -> None:
+    """All epochs so far, one row each, accuracies in %."""
+
+    def write(path: Path) -> None:
+        with path.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(METRICS_FIELDS)
+            for row in rows:
+                writer.writerow(
+                    [row.epoch, f"{row.train_accuracy:.2f}", f"{row.test_accuracy:.2f}", f"{row.seconds:.2f}"]
+                )
+
+    _replace(folder / "metrics.csv", write)
+
+
+def read_metrics(folder: Path) -> list[dict[str, float]]:
+    with (Path(folder) / "metrics.csv").open() as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def save_weights(folder: Path, weights: dict[str, np.ndarray]) -> None:
+    """Every projection's i, j, magnitude w and sign, as ``<projection>/<field>``."""
+
+    def write(path: Path) -> None:
+        with path.open("wb") as f:
+            np.savez_compressed(f, **weights)
+
+    _replace(folder / "weights.npz", write)
+
+
+def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {key: data[key] for key in data.files}
