@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from brian2 import (
+    Clock,
     Hz,
     Mohm,
     Network,
@@ -59,10 +60,11 @@ class EDNetwork:
         out = {}
         for syn in self.synapses:
             pre, post = syn.source, syn.target
-            i, j = np.asarray(syn.i[:]), np.asarray(syn.j[:])
+            # Copies: Brian2 hands out views of arrays that die with the network.
+            i, j = np.array(syn.i[:]), np.array(syn.j[:])
             out[f"{syn.name}/i"] = i
             out[f"{syn.name}/j"] = j
-            out[f"{syn.name}/w"] = np.asarray(syn.w[:])
+            out[f"{syn.name}/w"] = np.array(syn.w[:])
             out[f"{syn.name}/sign"] = (pre.ptype[:][i] * post.ptype[:][j]).astype(np.int8)
         return out
 
@@ -81,7 +83,7 @@ def _time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object) -> 
     }
 
 
-def _lif_group(n, config: NetworkConfig, amine: str, name: str, dt, namespace) -> NeuronGroup:
+def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace) -> NeuronGroup:
     p = config.lif
     group = NeuronGroup(
         n,
@@ -90,7 +92,7 @@ def _lif_group(n, config: NetworkConfig, amine: str, name: str, dt, namespace) -
         reset=lif.LIF_RESET,
         refractory=lif.LIF_REFRACTORY,
         method="exact",
-        dt=dt,
+        clock=clock,
         name=name,
         namespace=namespace,
     )
@@ -107,13 +109,13 @@ def _lif_group(n, config: NetworkConfig, amine: str, name: str, dt, namespace) -
     return group
 
 
-def _projection(pre, post, config: NetworkConfig, name: str, dt, namespace) -> Synapses:
+def _projection(pre, post, name: str, clock, namespace) -> Synapses:
     syn = Synapses(
         pre,
         post,
         model=lif.SYNAPSE_MODEL,
         on_pre=lif.SYNAPSE_ON_PRE,
-        dt=dt,
+        clock=clock,
         name=name,
         namespace=namespace,
     )
@@ -127,24 +129,26 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     Brian2's random numbers, so that every device draws them the same way.
     """
     K, inp, ed = config.n_classes, config.input, config.ed
-    dt = inp.dt * ms
     trial = inp.sim_time * ms
+    # One clock for the dynamics and one for the trial boundaries, shared by all.
+    clock = Clock(inp.dt * ms, name="step_clock")
+    trial_clock = Clock(trial, name="trial_clock")
     tables = _time_tables(pixel_table, schedule, trial)
     namespace = dict(tables, max_rate=inp.max_rate * Hz)
 
     n_relay = 2 * config.n_pixels
     if inp.shared_ei_trains:
         source_rate = "max_rate * pixels(trial_image(t) * second, i)"
-        poisson = PoissonGroup(config.n_pixels, rates=source_rate, dt=dt, name="poisson", namespace=namespace)
+        poisson = PoissonGroup(config.n_pixels, rates=source_rate, clock=clock, name="poisson", namespace=namespace)
     else:
         source_rate = "max_rate * pixels(trial_image(t) * second, i // 2)"
-        poisson = PoissonGroup(n_relay, rates=source_rate, dt=dt, name="poisson", namespace=namespace)
+        poisson = PoissonGroup(n_relay, rates=source_rate, clock=clock, name="poisson", namespace=namespace)
     relay = NeuronGroup(
         n_relay,
         lif.RELAY_EQUATIONS + lif.UNIT_VARIABLES,
         threshold=lif.RELAY_THRESHOLD,
         reset=lif.RELAY_RESET,
-        dt=dt,
+        clock=clock,
         name="relay",
         namespace=namespace,
     )
@@ -153,13 +157,13 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     relay.network = -1
     # A relay unit fires one step after its source, so it sees T - dt of input.
     relay.n_ref = inp.max_rate * (inp.sim_time - inp.dt) * 1e-3
-    drive = Synapses(poisson, relay, on_pre=lif.POISSON_TO_RELAY, dt=dt, name="poisson_to_relay")
+    drive = Synapses(poisson, relay, on_pre=lif.POISSON_TO_RELAY, clock=clock, name="poisson_to_relay")
     if inp.shared_ei_trains:
         drive.connect(j="2 * i + k for k in range(2)")
     else:
         drive.connect(j="i")
 
-    output = _lif_group(K, config, lif.OUTPUT_AMINE, "output", dt, namespace)
+    output = _lif_group(K, config, lif.OUTPUT_AMINE, "output", clock, namespace)
     output.ptype = 1
     output.network = "i"
     output.amine_gain = 1.0
@@ -167,7 +171,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     hidden = []
     gains = learning.amine_gains(len(config.hidden), ed.dif, ed.diffusion)
     for number, (size, gain) in enumerate(zip(config.hidden, gains), start=1):
-        group = _lif_group(K * size, config, lif.HIDDEN_AMINE, f"hidden_{number}", dt, namespace)
+        group = _lif_group(K * size, config, lif.HIDDEN_AMINE, f"hidden_{number}", clock, namespace)
         group.ptype = f"1 - 2 * ((i % {size}) % 2)"
         group.network = f"i // {size}"
         class_of_unit = np.repeat(np.arange(K), size)
@@ -180,7 +184,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     synapses = []
     w_gain = config.lif.R_m * Mohm * config.lif.q_syn * pcoulomb / (config.lif.tau_m * ms)
     for pre, post in zip(layers[:-1], layers[1:]):
-        syn = _projection(pre, post, config, f"{pre.name}_to_{post.name}", dt, namespace)
+        syn = _projection(pre, post, f"{pre.name}_to_{post.name}", clock, namespace)
         if pre is relay:
             syn.connect()
         else:
@@ -190,7 +194,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         syn.w_gain = w_gain
         syn.run_regularly(
             learning.SYNAPSE_UPDATE,
-            dt=trial,
+            clock=trial_clock,
             when="start",
             order=learning.ORDER_SYNAPSES,
             name=f"{syn.name}_learning",
@@ -199,20 +203,20 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
 
     relay.run_regularly(
         learning.relay_boundary(ed.input_activity),
-        dt=trial,
+        clock=trial_clock,
         when="start",
         order=learning.ORDER_UNITS,
         name="relay_boundary",
     )
     for group in hidden:
         group.run_regularly(
-            learning.HIDDEN_BOUNDARY, dt=trial, when="start", order=learning.ORDER_UNITS, name=f"{group.name}_boundary"
+            learning.HIDDEN_BOUNDARY, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name=f"{group.name}_boundary"
         )
     output.run_regularly(
-        learning.OUTPUT_BOUNDARY, dt=trial, when="start", order=learning.ORDER_OUTPUT, name="output_boundary"
+        learning.OUTPUT_BOUNDARY, clock=trial_clock, when="start", order=learning.ORDER_OUTPUT, name="output_boundary"
     )
     scores = StateMonitor(
-        output, "score", record=True, dt=trial, when="start", order=learning.ORDER_UNITS, name="output_scores"
+        output, "score", record=True, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name="output_scores"
     )
     network = Network(poisson, drive, *layers, *synapses, scores, name="ed_network")
     return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial)

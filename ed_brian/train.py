@@ -83,7 +83,7 @@ class Trainer:
         self.net.network.run(duration, **kwargs)
         self._steps_done = target
         # Sample k of the monitor holds the scores of trial k-1.
-        return np.asarray(self.net.score_monitor.score[:, phase.start + 1 : phase.stop + 1]).T
+        return np.array(self.net.score_monitor.score[:, phase.start + 1 : phase.stop + 1]).T
 
     def mean_rates(self, seconds_simulated: float) -> dict[str, float]:
         """Mean firing rate (Hz) of each layer since the last call."""

@@ -1,0 +1,69 @@
+"""The command line: a full tiny run and one-line errors with exit code 2."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ed_brian.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "ed_brian", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_train_on_bundled_data_writes_results_folder(tmp_path):
+    out = tmp_path / "run"
+    code = main(["train", "--train", "40", "--test", "20", "--hidden", "4", "--epochs", "2",
+                 "--spike_sim_time", "20", "--codegen", "numpy", "--no-progress", "--out", str(out)])
+    assert code == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["config"]["network"]["hidden"] == [4]
+    assert config["config"]["dataset"] == "fashion-subset"
+    assert config["config"]["seed"] == 1
+    assert "brian2" in config["versions"]
+    with (out / "metrics.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [row["epoch"] for row in rows] == ["1", "2"]
+    assert set(rows[0]) == {"epoch", "train_accuracy", "test_accuracy", "seconds"}
+    assert all(0.0 <= float(row["test_accuracy"]) <= 100.0 for row in rows)
+    with np.load(out / "weights.npz") as weights:
+        assert weights["relay_to_hidden_1/w"].shape == (2 * 784 * 10 * 4,)
+        assert weights["hidden_1_to_output/w"].min() >= 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--train", "-5"], "--train must be > 0"),
+        (["--test", "0"], "--test must be > 0"),
+        (["--hidden", "256,abc"], "--hidden takes comma-separated layer sizes"),
+        (["--hidden", "0"], "--hidden sizes must be > 0"),
+        (["--v_threshold", "-70", "--v_rest", "-65"], "must be above --v_rest"),
+        (["--tau_m", "0"], "--tau_m must be > 0"),
+        (["--spike_dt", "60", "--spike_sim_time", "50"], "is longer than --spike_sim_time"),
+        (["--lr", "abc"], "invalid float value"),
+        (["--mnist", "--data-dir", "/nonexistent/data"], "/nonexistent/data"),
+        (["--train", "5000"], "fashion-subset has 1000 training images"),
+        (["--unknown-flag"], "unrecognized arguments"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args, message):
+    result = run_cli("train", "--no-progress", *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("ed-brian: error:")
+    assert message in lines[0]
+
+
+def test_help_says_which_seed_flags_have_no_effect():
+    result = run_cli("train", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for flag in ("--ami", "--sig", "--batch"):
+        assert flag in text
+    assert text.count("has no effect") >= 3

@@ -1,0 +1,121 @@
+"""The ED rule in generated code against the spec's formula computed in NumPy."""
+
+import brian2
+import numpy as np
+import pytest
+from brian2 import SpikeMonitor, ms
+
+from ed_brian.config import EDParams, InputParams, NetworkConfig
+from ed_brian.devices import use_runtime
+from ed_brian.network import build_network
+from ed_brian.schedule import Phase, Schedule
+from ed_brian.train import train
+
+from conftest import band_dataset, small_config
+
+
+def one_trial_schedule(label: int, learn: int = 1) -> Schedule:
+    return Schedule(
+        image=np.array([0]), label=np.array([label]), learn=np.array([learn]),
+        phases=(Phase(1, "train", 0, 1),),
+    )
+
+
+def expected_weight_change(config, net, counts, pixels, label):
+    """dw of every projection from the spec, given the spike counts of the trial."""
+    ed, K, T = config.ed, config.n_classes, config.input.sim_time * 1e-3
+    n_ref = ed.activity_rate * T
+
+    def smoothed_derivative(c):
+        s = (np.clip(c, 0, n_ref) + 0.5) / (n_ref + 1)
+        return s * (1 - s)
+
+    out = np.clip(counts["output"] / n_ref, 0, 1)
+    target = (np.arange(K) == label).astype(float)
+    amine_exc, amine_inh = np.clip(target - out, 0, None), np.clip(out - target, 0, None)
+    L = len(config.hidden)
+    gains = {f"hidden_{l}": ed.dif ** (L - l) for l in range(1, L + 1)}
+    gains["output"] = 1.0
+    if ed.input_activity == "pixel":
+        relay_activity = np.repeat(pixels, 2)
+    else:
+        relay_activity = np.clip(counts["relay"] / (config.input.max_rate * (config.input.sim_time - config.input.dt) * 1e-3), 0, 1)
+    changes = {}
+    for syn in net.synapses:
+        pre, post = syn.source, syn.target
+        i, j = np.asarray(syn.i[:]), np.asarray(syn.j[:])
+        a_pre = relay_activity[i] if pre.name == "relay" else np.clip(counts[pre.name] / n_ref, 0, 1)[i]
+        cls = np.asarray(post.network[:])[j]
+        amine = np.where(np.asarray(pre.ptype[:])[i] > 0, amine_exc[cls], amine_inh[cls])
+        changes[syn.name] = ed.lr * a_pre * gains[post.name] * smoothed_derivative(counts[post.name][j]) * amine
+    return changes
+
+
+@pytest.mark.parametrize("input_activity", ["pixel", "count"])
+def test_weight_change_matches_formula(input_activity):
+    config = NetworkConfig(
+        hidden=(6, 4), n_classes=3, n_pixels=16,
+        input=InputParams(sim_time=30.0),
+        ed=EDParams(lr=0.2, dif=0.5, input_activity=input_activity),
+    )
+    rng = np.random.default_rng(0)
+    pixels = rng.uniform(0, 1, 16)
+    label = 1
+    use_runtime("numpy")
+    brian2.seed(11)
+    net = build_network(config, pixels[None, :], one_trial_schedule(label))
+    monitors = [SpikeMonitor(layer, name=f"{layer.name}_spikes") for layer in net.layers]
+    net.network.add(monitors)
+    before = {syn.name: np.array(syn.w[:]) for syn in net.synapses}
+    T = config.input.sim_time * ms
+    net.network.run(T + config.input.dt * ms)
+
+    counts = {}
+    for layer, mon in zip(net.layers, monitors):
+        in_trial = np.asarray(mon.t[:] < T)
+        counts[layer.name] = np.bincount(np.asarray(mon.i[:])[in_trial], minlength=len(layer)).astype(float)
+    assert counts["output"].sum() > 0 and counts["hidden_2"].sum() > 0, "the trial must make spikes"
+    expected = expected_weight_change(config, net, counts, pixels, label)
+    for syn in net.synapses:
+        change = np.asarray(syn.w[:]) - before[syn.name]
+        np.testing.assert_allclose(change, expected[syn.name], rtol=1e-9, atol=1e-12, err_msg=syn.name)
+        assert np.any(change > 0), f"{syn.name} did not learn"
+
+
+def test_test_trials_do_not_change_weights():
+    config = NetworkConfig(hidden=(4,), n_classes=2, n_pixels=16, input=InputParams(sim_time=20.0))
+    use_runtime("numpy")
+    brian2.seed(2)
+    net = build_network(config, np.full((1, 16), 0.8), one_trial_schedule(0, learn=0))
+    before = net.weights()
+    net.network.run(20 * ms + 1 * ms)
+    after = net.weights()
+    for key in before:
+        np.testing.assert_array_equal(before[key], after[key])
+
+
+def test_signs_follow_the_rule_after_training():
+    config = small_config(hidden=(6, 4), epochs=2, n_train=30, n_test=10)
+    result = train(config, band_dataset(30, 10))
+    weights = result.weights
+    H1, H2 = config.network.hidden
+    projections = {
+        # name: (type of pre unit by index, type of post unit by index)
+        "relay_to_hidden_1": (lambda i: 1 - 2 * (i % 2), lambda j: 1 - 2 * ((j % H1) % 2)),
+        "hidden_1_to_hidden_2": (lambda i: 1 - 2 * ((i % H1) % 2), lambda j: 1 - 2 * ((j % H2) % 2)),
+        "hidden_2_to_output": (lambda i: 1 - 2 * ((i % H2) % 2), lambda j: np.ones_like(j)),
+    }
+    for name, (pre_type, post_type) in projections.items():
+        i, j, w, sign = (weights[f"{name}/{f}"] for f in ("i", "j", "w", "sign"))
+        assert np.all(w >= 0), name
+        np.testing.assert_array_equal(sign, pre_type(i) * post_type(j), err_msg=name)
+        assert np.all(np.isfinite(w)), name
+        # Magnitudes only grow from their initial range.
+        assert w.min() >= config.network.ed.w_min
+    # Deeper projections stay inside each class network.
+    K = config.network.n_classes
+    i, j = weights["hidden_1_to_hidden_2/i"], weights["hidden_1_to_hidden_2/j"]
+    np.testing.assert_array_equal(i // H1, j // H2)
+    assert len(i) == K * H1 * H2
+    i, j = weights["hidden_2_to_output/i"], weights["hidden_2_to_output/j"]
+    np.testing.assert_array_equal(i // H2, j)

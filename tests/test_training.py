@@ -1,0 +1,59 @@
+"""Training end to end: it learns, it is reproducible, codegen targets agree."""
+
+import numpy as np
+import pytest
+
+from ed_brian.data import load_dataset, subset
+from ed_brian.train import train
+
+from conftest import band_dataset, small_config
+
+
+def test_learns_a_generated_task_well_above_chance():
+    config = small_config(n_classes=4, hidden=(8,), epochs=2, n_train=120, n_test=40)
+    result = train(config, band_dataset(120, 40))
+    # Chance is 25 %.
+    assert result.epochs[-1].test_accuracy >= 75.0
+    rates = result.epochs[-1].mean_rates
+    assert all(rate > 0 for rate in rates.values()), rates
+
+
+def test_every_layer_spikes_in_every_class_network():
+    config = small_config(n_classes=3, hidden=(6, 4), n_train=20, n_test=10)
+    result = train(config, band_dataset(20, 10, n_classes=3))
+    assert set(result.epochs[0].mean_rates) == {"relay", "hidden_1", "hidden_2", "output"}
+    assert all(rate > 1.0 for rate in result.epochs[0].mean_rates.values())
+    # Every output unit fired in some trial.
+    assert np.all(np.floor(result.scores).sum(axis=0) > 0)
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers():
+    data = band_dataset(30, 10)
+    first = train(small_config(n_train=30, n_test=10, seed=5), data)
+    again = train(small_config(n_train=30, n_test=10, seed=5), data)
+    other = train(small_config(n_train=30, n_test=10, seed=6), data)
+    np.testing.assert_array_equal(first.scores, again.scores)
+    for key in first.weights:
+        np.testing.assert_array_equal(first.weights[key], again.weights[key])
+    assert not np.array_equal(first.scores, other.scores)
+
+
+def test_numpy_and_cython_give_identical_spike_counts_and_weights():
+    data = band_dataset(20, 10)
+    by_target = {
+        target: train(small_config(hidden=(6, 4), n_train=20, n_test=10, seed=9, codegen=target), data)
+        for target in ("numpy", "cython")
+    }
+    counts = {target: np.floor(result.scores) for target, result in by_target.items()}
+    np.testing.assert_array_equal(counts["numpy"], counts["cython"])
+    for key, value in by_target["numpy"].weights.items():
+        np.testing.assert_allclose(by_target["cython"].weights[key], value, rtol=1e-12, err_msg=key)
+
+
+def test_learns_real_mnist_above_chance(data_dir):
+    data = subset(load_dataset("mnist", data_dir), 300, 200)
+    config = small_config(n_classes=10, hidden=(16,), epochs=1, n_train=300, n_test=200,
+                          codegen="cython", sim_time=50.0)
+    result = train(config, data)
+    # Chance is 10 %.
+    assert result.epochs[-1].test_accuracy >= 40.0
