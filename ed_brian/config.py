@@ -158,15 +158,18 @@ class RunConfig:
     epochs: int = 3
     seed: int = 1
     shuffle: bool = True
+    device: str = "runtime"  # runtime, cpp_standalone or cuda_standalone
     codegen: str = "auto"  # runtime code generation target: auto, numpy, cython
+    threads: int = 0  # OpenMP threads (cpp_standalone)
 
     def validate(self) -> None:
         for name in ("n_train", "n_test", "epochs"):
             if getattr(self, name) <= 0:
                 flag = {"n_train": "--train", "n_test": "--test", "epochs": "--epochs"}[name]
                 raise ConfigError(f"{flag} must be > 0 (got {getattr(self, name)})")
-        if self.codegen not in ("auto", "numpy", "cython"):
-            raise ConfigError(f"--codegen must be auto, numpy or cython (got {self.codegen!r})")
+        from ed_brian.devices import DeviceSpec
+
+        DeviceSpec(self.device, self.codegen, self.threads).validate()
         self.network.validate()
 
     def to_dict(self) -> dict:

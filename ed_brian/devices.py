@@ -1,15 +1,164 @@
-"""Where the network runs: Brian2's runtime device with a code generation target."""
+"""Where the network runs: Brian2's runtime device, ``cpp_standalone`` or ``cuda_standalone``.
+
+The network is built the same way for every device; only this module knows
+how they differ. Standalone devices collect every ``run()`` and execute them
+in one compiled program at ``build_and_run``.
+"""
 
 from __future__ import annotations
 
-from brian2 import prefs
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from brian2 import get_device, prefs, set_device
+
+DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
+CODEGEN_TARGETS = ("auto", "numpy", "cython")
+
+
+class DeviceError(RuntimeError):
+    """A device that cannot be used here; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    name: str = "runtime"
+    codegen: str = "auto"  # runtime code generation target
+    threads: int = 0  # OpenMP threads for cpp_standalone; 0 = none
+    project_dir: str | None = None  # standalone project folder (default: a cache folder per shape)
+    compile: bool = True  # False: only generate the standalone project
+
+    @property
+    def standalone(self) -> bool:
+        return self.name != "runtime"
+
+    def validate(self) -> None:
+        from ed_brian.config import ConfigError
+
+        if self.name not in DEVICES:
+            raise ConfigError(f"--device must be one of {', '.join(DEVICES)} (got {self.name!r})")
+        if self.codegen not in CODEGEN_TARGETS:
+            raise ConfigError(f"--codegen must be auto, numpy or cython (got {self.codegen!r})")
+        if self.threads < 0:
+            raise ConfigError(f"--threads must be >= 0 (got {self.threads})")
+        if self.threads and self.name != "cpp_standalone":
+            raise ConfigError("--threads applies to --device cpp_standalone only")
 
 
 def use_runtime(codegen: str = "auto") -> str:
-    """Select the runtime device's code generation target and return it.
+    """Select the runtime device with a code generation target and return it.
 
     'auto' takes cython when a C compiler works and numpy otherwise (Brian2's
     own rule); compiled cython code is cached under ~/.cython between runs.
     """
+    device = get_device()
+    if device.__class__.__name__ != "RuntimeDevice":
+        device.reinit()
+        set_device("runtime")
     prefs.codegen.target = codegen
     return codegen
+
+
+def _gpu_present() -> bool:
+    if shutil.which("nvidia-smi") is None:
+        return False
+    try:
+        return subprocess.run(["nvidia-smi", "-L"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _prepare_cuda(compile: bool) -> None:
+    try:
+        import brian2cuda  # noqa: F401  (registers the cuda_standalone device)
+    except ImportError:
+        raise DeviceError(
+            "--device cuda_standalone needs brian2cuda: pip install 'ed-brian[cuda]' "
+            "(brian2cuda 1.0b1, which pins brian2 2.10.1)"
+        ) from None
+    cuda = prefs.devices.cuda_standalone
+    if compile:
+        if not _gpu_present():
+            raise DeviceError(
+                "--device cuda_standalone needs an NVIDIA GPU and driver (nvidia-smi found none); "
+                "use --device cpp_standalone, or `ed-brian export --device cuda_standalone` to "
+                "generate the CUDA project for another machine"
+            )
+        if shutil.which("nvcc") is None and not os.environ.get("CUDA_PATH"):
+            raise DeviceError("--device cuda_standalone needs the CUDA compiler nvcc on PATH (or CUDA_PATH)")
+    else:
+        # Generating code only: no GPU to query, so name a target (Hopper).
+        cuda.cuda_backend.detect_gpus = False
+        cuda.cuda_backend.gpu_id = 0
+        cuda.cuda_backend.compute_capability = 9.0
+    # CUDA 12+/13 headers need C++17; nvcc takes the last -std it is given.
+    nvcc_args = [a for a in cuda.extra_compile_args_nvcc if not a.startswith("-std=")]
+    cuda.extra_compile_args_nvcc = nvcc_args + ["-std=c++17"]
+    gcc_args = [a for a in prefs.codegen.cpp.extra_compile_args_gcc if not a.startswith("-std=")]
+    prefs.codegen.cpp.extra_compile_args_gcc = gcc_args + ["-std=c++17"]
+
+
+def _exact_arithmetic() -> None:
+    # No fused multiply-add contraction: compiled targets then round every
+    # operation as the expression says, so cython and cpp_standalone agree bit
+    # for bit (with -march=native, gcc would otherwise fuse where it likes).
+    args = prefs.codegen.cpp.extra_compile_args_gcc
+    if "-ffp-contract=off" not in args:
+        prefs.codegen.cpp.extra_compile_args_gcc = [*args, "-ffp-contract=off"]
+
+
+def activate(spec: DeviceSpec) -> None:
+    """Make ``spec`` the active Brian2 device, before the network is built."""
+    spec.validate()
+    _exact_arithmetic()
+    if not spec.standalone:
+        use_runtime(spec.codegen)
+        return
+    if spec.name == "cuda_standalone":
+        _prepare_cuda(spec.compile)
+    else:
+        prefs.devices.cpp_standalone.openmp_threads = spec.threads
+        # Busy-waiting OpenMP threads collapse on a machine with other work.
+        prefs.devices.cpp_standalone.run_environment_variables["OMP_WAIT_POLICY"] = "passive"
+    get_device().reinit()
+    set_device(spec.name, build_on_run=False)
+    get_device().reinit()
+    get_device().activate(build_on_run=False)
+
+
+def default_project_dir(spec: DeviceSpec, shape: dict) -> Path:
+    """A cache folder per device and network shape, so an unchanged network is not recompiled."""
+    key = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
+    root = Path(os.environ.get("ED_BRIAN_CACHE", Path.home() / ".cache" / "ed_brian"))
+    return root / spec.name / key
+
+
+@dataclass(frozen=True)
+class StandaloneTimes:
+    build_seconds: float  # code generation and compilation
+    run_seconds: float  # the compiled program
+
+
+def build_and_run(spec: DeviceSpec, project_dir: Path, run: bool = True, run_args=None) -> StandaloneTimes:
+    """Generate, compile (unless ``spec.compile`` is False) and run the standalone project."""
+    device = get_device()
+    start = time.perf_counter()
+    try:
+        device.build(directory=str(project_dir), compile=spec.compile, run=False, with_output=False)
+    except (RuntimeError, OSError) as error:
+        raise DeviceError(f"building the {spec.name} project in {project_dir} failed: {error}") from error
+    built = time.perf_counter()
+    if run and spec.compile:
+        try:
+            device.run(str(project_dir), with_output=False, run_args=run_args)
+        except RuntimeError as error:
+            raise DeviceError(
+                f"the {spec.name} program in {project_dir} failed: {error}; see {project_dir}/results/stdout.txt"
+            ) from error
+    return StandaloneTimes(built - start, time.perf_counter() - built)

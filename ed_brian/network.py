@@ -36,7 +36,7 @@ from brian2 import (
 )
 
 from ed_brian import learning
-from ed_brian.config import NetworkConfig
+from ed_brian.config import ConfigError, NetworkConfig
 from ed_brian.models import lif
 from ed_brian.schedule import Schedule
 
@@ -68,8 +68,49 @@ class EDNetwork:
             out[f"{syn.name}/sign"] = (pre.ptype[:][i] * post.ptype[:][j]).astype(np.int8)
         return out
 
+    def set_weights(self, weights: dict[str, np.ndarray], expected_counts: dict[str, int]) -> None:
+        """Load magnitudes saved by ``weights()`` (any device) into this network.
+
+        Synapses are created in the same order on every device, so the
+        magnitude arrays line up; a checkpoint of another shape is refused.
+        """
+        for syn in self.synapses:
+            key = f"{syn.name}/w"
+            if key not in weights:
+                raise ConfigError(f"the weights file has no projection {syn.name!r}: it is from another network shape")
+            w = np.asarray(weights[key], dtype=float)
+            if len(w) != expected_counts[syn.name]:
+                raise ConfigError(
+                    f"the weights file has {len(w)} synapses in {syn.name}, this network has "
+                    f"{expected_counts[syn.name]}: it is from another network shape"
+                )
+            if np.any(w < 0) or not np.all(np.isfinite(w)):
+                raise ConfigError(f"the weights file has negative or non-finite magnitudes in {syn.name}")
+            syn.w[:] = w
+
     def spike_totals(self) -> dict[str, np.ndarray]:
         return {layer.name: np.array(layer.spikes_total[:]) for layer in self.layers}
+
+
+def layer_sizes(config: NetworkConfig) -> dict[str, int]:
+    K = config.n_classes
+    sizes = {"relay": 2 * config.n_pixels}
+    sizes.update({f"hidden_{n}": K * size for n, size in enumerate(config.hidden, start=1)})
+    sizes["output"] = K
+    return sizes
+
+
+def expected_synapse_counts(config: NetworkConfig) -> dict[str, int]:
+    """Synapses per projection: the relay reaches every first-layer unit, deeper
+    layers connect all-to-all within each class network."""
+    names = list(layer_sizes(config))
+    sizes = layer_sizes(config)
+    K = config.n_classes
+    counts = {}
+    for pre, post in zip(names[:-1], names[1:]):
+        per_class = sizes[post] // K
+        counts[f"{pre}_to_{post}"] = sizes[pre] * (per_class if pre != "relay" else sizes[post])
+    return counts
 
 
 def _time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object) -> dict:
