@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ed_brian.config import ConfigError, EDParams, InputParams, LIFParams, NetworkConfig, RunConfig
 from ed_brian.data import DataError
+from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -40,13 +42,8 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _train_parser(sub) -> None:
-    p = sub.add_parser(
-        "train",
-        help="train the spiking ED network and evaluate it on a fixed test set",
-        description="Train K per-class spiking networks with Error-Diffusion. Without --mnist or "
-        "--fashion the bundled Fashion-MNIST subset (1000 train / 500 test images) is used.",
-    )
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    """The seed's flags and ours: data, network, encoding, learning, run, device."""
     data = p.add_argument_group("data")
     which = data.add_mutually_exclusive_group()
     which.add_argument("--mnist", dest="dataset", action="store_const", const="mnist", help="MNIST digits")
@@ -101,17 +98,63 @@ def _train_parser(sub) -> None:
     run = p.add_argument_group("run")
     run.add_argument("--epochs", type=int, default=_RUN.epochs, help="[%(default)s]")
     run.add_argument("--seed", type=int, default=_RUN.seed, help="seeds NumPy and Brian2 [%(default)s]")
-    run.add_argument("--codegen", choices=["auto", "numpy", "cython"], default=_RUN.codegen,
-                     help="Brian2 runtime code generation target [%(default)s]")
-    run.add_argument("--out", help="results folder (default: a new folder under results/)")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     run.add_argument("--verbose", action="store_true", help="per-epoch firing rates; tracebacks on errors")
+    run.add_argument("--init-weights", metavar="FILE",
+                     help="start from saved weights (weights.npz of any run, on any device)")
+
+    dev = p.add_argument_group("device")
+    dev.add_argument("--device", choices=list(DEVICES), default=_RUN.device,
+                     help="Brian2 device: runtime (default, no compiler set-up), cpp_standalone, "
+                     "cuda_standalone (needs brian2cuda and a GPU) [%(default)s]")
+    dev.add_argument("--codegen", choices=list(CODEGEN_TARGETS), default=_RUN.codegen,
+                     help="runtime code generation target [%(default)s]")
+    dev.add_argument("--threads", type=int, default=_RUN.threads,
+                     help="OpenMP threads for cpp_standalone; 0 = none [%(default)s]")
+    dev.add_argument("--project-dir", help="standalone project folder (default: a cache folder per network shape)")
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train the spiking ED network and evaluate it on a fixed test set",
+        description="Train K per-class spiking networks with Error-Diffusion. Without --mnist or "
+        "--fashion the bundled Fashion-MNIST subset (1000 train / 500 test images) is used.",
+    )
+    _add_run_flags(p)
+    p.add_argument("--out", help="results folder (default: a new folder under results/)")
+
+
+def _other_parsers(sub) -> None:
+    p = sub.add_parser("evaluate", help="test accuracy of a finished run's weights, on any device",
+                       description="Load RESULTS_DIR/config.json and weights.npz and measure the accuracy "
+                       "on the fixed test set with learning off.")
+    p.add_argument("results_dir")
+    p.add_argument("--device", choices=list(DEVICES), default=None, help="device to evaluate on [the run's]")
+    p.add_argument("--codegen", choices=list(CODEGEN_TARGETS), default=None)
+    p.add_argument("--data-dir")
+    p.add_argument("--test", type=int, default=None, help="first N test images [the run's --test]")
+    p.add_argument("--project-dir")
+    p.add_argument("--verbose", action="store_true")
+
+    p = sub.add_parser("export", help="write a self-contained standalone C++/CUDA project of a training run",
+                       description="Generate a cpp_standalone or cuda_standalone project that builds with "
+                       "make, runs without Python and writes its results to files; see DIR/README.md.")
+    _add_run_flags(p)
+    p.add_argument("--out", required=True, help="project folder to write")
+
+    p = sub.add_parser("collect", help="read the results of an exported project that has run",
+                       description="Compute per-epoch accuracies and write metrics.csv and weights.npz "
+                       "in an exported project folder after its ./main has run.")
+    p.add_argument("project_dir")
+    p.add_argument("--verbose", action="store_true")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ed-brian", description="Error-Diffusion learning on spiking LIF networks in Brian2")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _train_parser(sub)
+    _other_parsers(sub)
     return parser
 
 
@@ -133,7 +176,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     )
     config = RunConfig(
         network=network, dataset=args.dataset or "fashion-subset", n_train=args.train, n_test=args.test,
-        epochs=args.epochs, seed=args.seed, shuffle=not args.no_shuffle, codegen=args.codegen,
+        epochs=args.epochs, seed=args.seed, shuffle=not args.no_shuffle, device=args.device,
+        codegen=args.codegen, threads=args.threads,
     )
     config.validate()
     return config
@@ -146,16 +190,39 @@ def _progress_bar(enabled: bool, config: RunConfig):
     return tqdm(total=total, unit="trial", disable=not enabled, file=sys.stderr)
 
 
-def run_train(args: argparse.Namespace) -> int:
-    from ed_brian import results
+def _load_data(config: RunConfig, data_dir):
     from ed_brian.data import load_dataset, subset
-    from ed_brian.train import train
+
+    return subset(load_dataset(config.dataset, data_dir), config.n_train, config.n_test)
+
+
+def _load_weights(path):
+    from ed_brian.results import load_weights
+
+    if path is None:
+        return None
+    try:
+        return load_weights(path)
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read weights from {path}: {error}") from None
+
+
+def _config_and_data(args, compile: bool = True):
+    from ed_brian.devices import DeviceSpec, require
 
     config = config_from_args(args)
+    require(DeviceSpec(config.device, config.codegen, config.threads, compile=compile))
     for flag in ("ami", "sig", "batch"):
         if getattr(args, flag) is not None:
             print(f"ed-brian: note: --{flag} has no effect in the spiking model (see --help)", file=sys.stderr)
-    dataset = subset(load_dataset(config.dataset, args.data_dir), config.n_train, config.n_test)
+    return config, _load_data(config, args.data_dir), _load_weights(args.init_weights)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ed_brian import results
+    from ed_brian.train import train
+
+    config, dataset, weights = _config_and_data(args)
     folder = results.new_results_dir(args.out)
     results.write_config(folder, config, dataset_source=dataset.source)
     print(f"results: {folder}", file=sys.stderr)
@@ -180,23 +247,88 @@ def run_train(args: argparse.Namespace) -> int:
         bar.write(line, file=sys.stdout)
 
     try:
-        result = train(config, dataset, on_epoch=on_epoch, on_progress=on_progress)
+        result = train(config, dataset, on_epoch=on_epoch, on_progress=on_progress,
+                       initial_weights=weights, project_dir=args.project_dir)
     finally:
         bar.close()
+    if result.standalone_times:
+        times = result.standalone_times
+        print(f"{config.device}: build {times.build_seconds:.1f} s, run {times.run_seconds:.1f} s", file=sys.stderr)
     results.save_weights(folder, result.weights)
     best = max(m.test_accuracy for m in result.epochs)
     print(f"final test accuracy {result.epochs[-1].test_accuracy:.2f} % (best {best:.2f} %); saved in {folder}")
     return 0
 
 
+def run_evaluate(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ed_brian import results
+    from ed_brian.train import evaluate
+
+    folder = Path(args.results_dir)
+    if not (folder / "config.json").exists() or not (folder / "weights.npz").exists():
+        raise UsageError(f"{folder} is not a finished run (needs config.json and weights.npz)")
+    config = results.read_config(folder)
+    config = replace(
+        config,
+        device=args.device or config.device,
+        codegen=args.codegen or config.codegen,
+        n_test=args.test or config.n_test,
+        threads=0 if (args.device or config.device) != "cpp_standalone" else config.threads,
+    )
+    config.validate()
+    dataset = _load_data(config, args.data_dir)
+    accuracy = evaluate(config, dataset, _load_weights(folder / "weights.npz"), args.project_dir)
+    print(f"test accuracy {accuracy:.2f} % on the first {config.n_test} test images ({config.device})")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ed_brian.export import export_project
+
+    config, dataset, weights = _config_and_data(args, compile=False)
+    if config.device == "runtime":
+        raise UsageError("export needs --device cpp_standalone or --device cuda_standalone")
+    out = export_project(config, dataset, args.out, weights)
+    print(f"standalone project written to {out}; build and run it as {out}/README.md says")
+    return 0
+
+
+def run_collect(args: argparse.Namespace) -> int:
+    from ed_brian import results
+    from ed_brian.export import EXPORT_FILE, collect_results
+
+    folder = Path(args.project_dir)
+    if not (folder / EXPORT_FILE).exists():
+        raise UsageError(f"{folder} is not an exported project (no {EXPORT_FILE})")
+    try:
+        metrics, weights, _ = collect_results(folder)
+    except (FileNotFoundError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    results.write_metrics(folder, metrics)
+    results.save_weights(folder, weights)
+    for m in metrics:
+        print(f"epoch {m.epoch:3d}  train {m.train_accuracy:6.2f} %  test {m.test_accuracy:6.2f} %")
+    print(f"wrote {folder}/metrics.csv and {folder}/weights.npz")
+    return 0
+
+
+COMMANDS = {"train": run_train, "evaluate": run_evaluate, "export": run_export, "collect": run_collect}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     verbose = "--verbose" in (argv if argv is not None else sys.argv[1:])
+    if not verbose:
+        from brian2 import prefs
+
+        # Brian2 and brian2cuda log at INFO on the console by default.
+        prefs.logging.console_log_level = "WARNING"
     try:
         args = parser.parse_args(argv)
-        if args.command == "train":
-            return run_train(args)
-    except (UsageError, ConfigError, DataError) as error:
+        return COMMANDS[args.command](args)
+    except (UsageError, ConfigError, DataError, DeviceError) as error:
         if verbose:
             raise
         print(f"ed-brian: error: {error}", file=sys.stderr)
@@ -204,7 +336,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("ed-brian: interrupted; the results folder keeps the epochs finished so far", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -74,7 +74,10 @@ def _gpu_present() -> bool:
         return False
 
 
-def _prepare_cuda(compile: bool) -> None:
+def require(spec: DeviceSpec) -> None:
+    """Raise DeviceError, with what to do, when ``spec`` cannot run here."""
+    if spec.name != "cuda_standalone":
+        return
     try:
         import brian2cuda  # noqa: F401  (registers the cuda_standalone device)
     except ImportError:
@@ -82,8 +85,7 @@ def _prepare_cuda(compile: bool) -> None:
             "--device cuda_standalone needs brian2cuda: pip install 'ed-brian[cuda]' "
             "(brian2cuda 1.0b1, which pins brian2 2.10.1)"
         ) from None
-    cuda = prefs.devices.cuda_standalone
-    if compile:
+    if spec.compile:
         if not _gpu_present():
             raise DeviceError(
                 "--device cuda_standalone needs an NVIDIA GPU and driver (nvidia-smi found none); "
@@ -92,14 +94,19 @@ def _prepare_cuda(compile: bool) -> None:
             )
         if shutil.which("nvcc") is None and not os.environ.get("CUDA_PATH"):
             raise DeviceError("--device cuda_standalone needs the CUDA compiler nvcc on PATH (or CUDA_PATH)")
-    else:
+
+
+def _prepare_cuda(compile: bool) -> None:
+    cuda = prefs.devices.cuda_standalone
+    if not compile:
         # Generating code only: no GPU to query, so name a target (Hopper).
         cuda.cuda_backend.detect_gpus = False
         cuda.cuda_backend.gpu_id = 0
         cuda.cuda_backend.compute_capability = 9.0
     # CUDA 12+/13 headers need C++17; nvcc takes the last -std it is given.
-    nvcc_args = [a for a in cuda.extra_compile_args_nvcc if not a.startswith("-std=")]
-    cuda.extra_compile_args_nvcc = nvcc_args + ["-std=c++17"]
+    backend = cuda.cuda_backend
+    nvcc_args = [a for a in backend.extra_compile_args_nvcc if not a.startswith("-std=")]
+    backend.extra_compile_args_nvcc = nvcc_args + ["-std=c++17"]
     gcc_args = [a for a in prefs.codegen.cpp.extra_compile_args_gcc if not a.startswith("-std=")]
     prefs.codegen.cpp.extra_compile_args_gcc = gcc_args + ["-std=c++17"]
 
@@ -120,6 +127,7 @@ def activate(spec: DeviceSpec) -> None:
     if not spec.standalone:
         use_runtime(spec.codegen)
         return
+    require(spec)
     if spec.name == "cuda_standalone":
         _prepare_cuda(spec.compile)
     else:

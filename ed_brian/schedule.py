@@ -72,3 +72,14 @@ def build_schedule(
         learn=np.concatenate(learn).astype(np.int64),
         phases=tuple(phases),
     )
+
+
+def test_schedule(n_train: int, test_labels: np.ndarray) -> Schedule:
+    """Only the fixed test set, learning off (the image table still starts with n_train training images)."""
+    n_test = len(test_labels)
+    return Schedule(
+        image=(n_train + np.arange(n_test)).astype(np.int64),
+        label=np.asarray(test_labels, dtype=np.int64),
+        learn=np.zeros(n_test, dtype=np.int64),
+        phases=(Phase(0, "test", 0, n_test),),
+    )

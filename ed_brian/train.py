@@ -21,7 +21,7 @@ from ed_brian import devices
 from ed_brian.config import ConfigError, RunConfig
 from ed_brian.data import Dataset
 from ed_brian.network import EDNetwork, build_network, expected_synapse_counts
-from ed_brian.schedule import Phase, Schedule, build_schedule
+from ed_brian.schedule import Phase, Schedule, build_schedule, test_schedule
 
 
 @dataclass(frozen=True)
@@ -73,13 +73,13 @@ class Trainer:
     """Builds the network for a run on its device and runs its schedule."""
 
     def __init__(self, config: RunConfig, dataset: Dataset, initial_weights: dict | None = None,
-                 project_dir: str | Path | None = None, compile: bool = True):
+                 project_dir: str | Path | None = None, compile: bool = True, schedule: Schedule | None = None):
         config.validate()
         if int(max(dataset.train_labels.max(), dataset.test_labels.max())) >= config.network.n_classes:
             raise ConfigError(f"{dataset.name} has labels beyond the {config.network.n_classes} output units")
         self.config = config
         rng = np.random.default_rng(config.seed)
-        self.schedule = build_schedule(
+        self.schedule = schedule or build_schedule(
             dataset.train_labels, dataset.test_labels, config.epochs, rng, config.shuffle
         )
         table = pixel_table(dataset)
@@ -129,8 +129,15 @@ class Trainer:
         return devices.build_and_run(self.device, self.project_dir)
 
 
-def _accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
-    return 100.0 * float(np.mean(predict(scores) == labels))
+def phase_accuracy(schedule: Schedule, scores: np.ndarray, phase: Phase) -> float:
+    """Accuracy (%) over the trials of ``phase``, from the scores of every trial."""
+    hits = predict(scores[phase.start : phase.stop]) == schedule.label[phase.start : phase.stop]
+    return 100.0 * float(np.mean(hits))
+
+
+def epoch_pairs(schedule: Schedule) -> list[tuple[Phase, Phase]]:
+    """(training phase, test phase) of every epoch."""
+    return list(zip(schedule.phases[0::2], schedule.phases[1::2]))
 
 
 def train(
@@ -146,7 +153,6 @@ def train(
     schedule = trainer.schedule
     trial_seconds = config.network.input.sim_time * 1e-3
     scores = np.zeros((schedule.n_trials, config.network.n_classes))
-    epoch_phases = list(zip(schedule.phases[0::2], schedule.phases[1::2]))
     times = None
     if trainer.device.standalone:
         for phase in schedule.phases:
@@ -155,7 +161,7 @@ def train(
         seconds = (times.build_seconds + times.run_seconds) / config.epochs
         rates = trainer.mean_rates(schedule.n_trials * trial_seconds)
     epochs = []
-    for train_phase, test_phase in epoch_phases:
+    for train_phase, test_phase in epoch_pairs(schedule):
         start = time.perf_counter()
         for phase in (train_phase, test_phase):
             if not trainer.device.standalone:
@@ -165,11 +171,13 @@ def train(
         if not trainer.device.standalone:
             seconds = time.perf_counter() - start
             rates = trainer.mean_rates((test_phase.stop - train_phase.start) * trial_seconds)
-        accuracy = {
-            phase.kind: _accuracy(scores[phase.start : phase.stop], schedule.label[phase.start : phase.stop])
-            for phase in (train_phase, test_phase)
-        }
-        metrics = EpochMetrics(train_phase.epoch, accuracy["train"], accuracy["test"], seconds, rates)
+        metrics = EpochMetrics(
+            train_phase.epoch,
+            phase_accuracy(schedule, scores, train_phase),
+            phase_accuracy(schedule, scores, test_phase),
+            seconds,
+            rates,
+        )
         epochs.append(metrics)
         if on_epoch:
             on_epoch(metrics)
@@ -182,3 +190,14 @@ def train(
         schedule=schedule,
         standalone_times=times,
     )
+
+
+def evaluate(config: RunConfig, dataset: Dataset, weights: dict, project_dir: str | Path | None = None) -> float:
+    """Test accuracy (%) of saved ``weights`` on the fixed test set, learning off, on ``config.device``."""
+    schedule = test_schedule(len(dataset.train_labels), dataset.test_labels)
+    trainer = Trainer(config, dataset, weights, project_dir, schedule=schedule)
+    (phase,) = schedule.phases
+    trainer.run_phase(phase)
+    if trainer.device.standalone:
+        trainer.build_and_run()
+    return phase_accuracy(schedule, trainer.scores(phase), phase)
