@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from brian2 import (
     Clock,
+    defaultclock,
     Hz,
     Mohm,
     Network,
@@ -172,7 +173,9 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     K, inp, ed = config.n_classes, config.input, config.ed
     trial = inp.sim_time * ms
     # One clock for the dynamics and one for the trial boundaries, shared by all.
-    clock = Clock(inp.dt * ms, name="step_clock")
+    # The dynamics use defaultclock: brian2cuda's synapse code refers to it by name.
+    clock = defaultclock
+    clock.dt = inp.dt * ms
     trial_clock = Clock(trial, name="trial_clock")
     tables = _time_tables(pixel_table, schedule, trial)
     namespace = dict(tables, max_rate=inp.max_rate * Hz)
