@@ -32,7 +32,7 @@ class LIFParams:
     R_m: float = 35.0  # MOhm
     # Tonic drive: with no net synaptic input a unit fires at a baseline rate,
     # the spiking counterpart of the seed's sigmoid sitting at 0.5 for zero input.
-    I_bias: float = 1.5  # nA
+    I_bias: float = 1.2  # nA
     q_syn: float = 1.0  # pC per unit of weight magnitude
 
     def validate(self) -> None:

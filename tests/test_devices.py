@@ -1,0 +1,88 @@
+"""One model on every device: runtime (numpy, cython), cpp_standalone, cuda_standalone.
+
+What is compared, and why it is exact: with the same seed every device draws
+the same initial weights and Poisson spikes (Brian2's random number stream is
+shared by its CPU targets), and compiled code is built without fused
+multiply-add (devices._exact_arithmetic), so cython and cpp_standalone round
+every operation alike. Per-trial output spike counts and every synaptic weight
+after learning are then bit-identical.
+"""
+
+import subprocess
+import sys
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from ed_brian.devices import DeviceError, DeviceSpec, require
+from ed_brian.export import collect_results, export_project
+from ed_brian.train import evaluate, train
+
+from conftest import band_dataset, small_config
+
+
+def test_cython_and_cpp_standalone_are_identical(tmp_path):
+    data = band_dataset(24, 12)
+    config = small_config(hidden=(6, 4), n_train=24, n_test=12, epochs=2, seed=9, codegen="cython")
+    runtime = train(config, data)
+    standalone = train(replace(config, device="cpp_standalone"), data, project_dir=tmp_path / "cpp")
+    assert standalone.standalone_times.run_seconds > 0
+    np.testing.assert_array_equal(np.floor(runtime.scores), np.floor(standalone.scores))
+    assert runtime.weights.keys() == standalone.weights.keys()
+    for key, value in runtime.weights.items():
+        np.testing.assert_array_equal(standalone.weights[key], value, err_msg=key)
+    assert [m.test_accuracy for m in runtime.epochs] == [m.test_accuracy for m in standalone.epochs]
+
+    # Weights trained on one device evaluate identically on the others.
+    on_runtime = evaluate(config, data, runtime.weights)
+    # Same project folder: make recompiles only the generated files that changed.
+    on_cpp = evaluate(replace(config, device="cpp_standalone"), data, standalone.weights, tmp_path / "cpp")
+    assert on_runtime == on_cpp
+    assert on_runtime > 25.0  # chance with 4 classes
+
+
+def test_cpp_export_builds_runs_and_collects(tmp_path):
+    data = band_dataset(20, 10)
+    config = replace(small_config(hidden=(5,), n_train=20, n_test=10, epochs=2, seed=4), device="cpp_standalone")
+    out = export_project(config, data, tmp_path / "project")
+    assert (out / "README.md").read_text().count("make") >= 1
+    assert any((out / "static_arrays").iterdir())
+    with pytest.raises(FileNotFoundError, match="build and run"):
+        collect_results(out)
+    subprocess.run(["make", "-j2"], cwd=out, check=True, capture_output=True)
+    subprocess.run(["./main"], cwd=out, check=True, capture_output=True)
+    metrics, weights, scores = collect_results(out)
+    assert [m.epoch for m in metrics] == [1, 2]
+    assert scores.shape == (2 * 30, 4)
+    assert np.floor(scores).sum() > 0
+    w = weights["relay_to_hidden_1/w"]
+    assert w.shape == (1568 * 4 * 5,) and w.min() >= config.network.ed.w_min
+    # Learning changed the weights the program read from static_arrays/.
+    from ed_brian.export import initial_weights
+
+    assert np.any(w > initial_weights(config)["relay_to_hidden_1/w"])
+    # The exported weights load into the runtime device.
+    assert 0.0 <= evaluate(replace(config, device="runtime", codegen="numpy"), data, weights) <= 100.0
+
+
+def test_cuda_project_generates_without_a_gpu(tmp_path):
+    pytest.importorskip("brian2cuda")
+    data = band_dataset(10, 5)
+    config = replace(small_config(hidden=(4,), n_train=10, n_test=5), device="cuda_standalone")
+    out = export_project(config, data, tmp_path / "cuda")
+    sources = {path.name for path in out.iterdir()}
+    assert {"main.cu", "makefile", "README.md", "ed_brian_export.json"} <= sources
+    assert "-std=c++17" in (out / "makefile").read_text()
+    assert any(path.suffix == ".cu" for path in (out / "code_objects").iterdir())
+
+
+def test_cuda_without_brian2cuda_or_gpu_is_a_clear_error(monkeypatch):
+    import ed_brian.devices as devices
+
+    monkeypatch.setattr(devices, "_gpu_present", lambda: False)
+    with pytest.raises(DeviceError, match="brian2cuda|GPU"):
+        require(DeviceSpec("cuda_standalone"))
+    monkeypatch.setitem(sys.modules, "brian2cuda", None)
+    with pytest.raises(DeviceError, match=r"pip install 'ed-brian\[cuda\]'"):
+        require(DeviceSpec("cuda_standalone"))
