@@ -88,6 +88,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     help="firing rate that counts as activity 1 in hidden and output units, Hz [%(default)s]")
     ed.add_argument("--input_activity", choices=["pixel", "count"], default=_ED.input_activity,
                     help="first-layer updates from the raw pixel (the seed) or the input spike count [%(default)s]")
+    ed.add_argument("--learning", choices=["event", "dense"], default=_ED.learning,
+                    help="event: updates only for units active in the trial (fast); dense: every "
+                    "synapse at every boundary. Same numbers [%(default)s]")
     ed.add_argument("--ami", type=float, default=None,
                     help="accepted for compatibility; has no effect (it had none in the seed either)")
     ed.add_argument("--sig", type=float, default=None,
@@ -171,7 +174,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ),
         ed=EDParams(
             lr=args.lr, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,
-            activity_rate=args.activity_rate, input_activity=args.input_activity,
+            activity_rate=args.activity_rate, input_activity=args.input_activity, learning=args.learning,
         ),
     )
     config = RunConfig(

@@ -37,6 +37,7 @@ fac_inh = lr * amine_gain * smoothed * (1 - smoothed) * amine_inh
 _PRE_SPLIT = """
 act_exc = activity * int(ptype > 0)
 act_inh = activity * int(ptype < 0)
+learn_pending = int(prev_learn(t) > 0)
 """
 
 OUTPUT_BOUNDARY = (
@@ -85,6 +86,16 @@ pending = 0
 
 
 SYNAPSE_UPDATE = "w += act_exc_pre * fac_exc_post + act_inh_pre * fac_inh_post"
+
+# Event-driven form of the same update. A presynaptic unit that was active in
+# a training trial emits a "learn" event at the boundary step, and only its
+# synapses run SYNAPSE_UPDATE; everywhere else the update is zero anyway.
+# Silent inputs (black pixels) and test trials then cost nothing. The event
+# pathway runs before spike propagation in that step, as the dense
+# run_regularly form does, so both give the same numbers.
+LEARN_EVENT = "learn_pending > 0 and activity > 0"
+AFTER_LEARN_EVENT = "learn_pending = 0"
+LEARNING_MODES = ("event", "dense")
 
 
 def amine_gains(n_hidden_layers: int, dif: float, diffusion: str) -> list[float]:

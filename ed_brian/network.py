@@ -125,7 +125,13 @@ def _time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object) -> 
     }
 
 
-def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace) -> NeuronGroup:
+def _learn_events(config: NetworkConfig, presynaptic: bool) -> dict | None:
+    if config.ed.learning == "event" and presynaptic:
+        return {"learn": learning.LEARN_EVENT}
+    return None
+
+
+def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace, presynaptic=True) -> NeuronGroup:
     p = config.lif
     group = NeuronGroup(
         n,
@@ -134,6 +140,7 @@ def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace
         reset=lif.LIF_RESET,
         refractory=lif.LIF_REFRACTORY,
         method="exact",
+        events=_learn_events(config, presynaptic),
         clock=clock,
         name=name,
         namespace=namespace,
@@ -151,16 +158,22 @@ def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace
     return group
 
 
-def _projection(pre, post, name: str, clock, namespace) -> Synapses:
-    syn = Synapses(
-        pre,
-        post,
-        model=lif.SYNAPSE_MODEL,
-        on_pre=lif.SYNAPSE_ON_PRE,
-        clock=clock,
-        name=name,
-        namespace=namespace,
-    )
+def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str) -> Synapses:
+    """E/I synapses from ``pre`` to ``post`` with the ED update in ``mode`` 'event' or 'dense'."""
+    if mode == "event":
+        syn = Synapses(
+            pre, post, model=lif.SYNAPSE_MODEL,
+            on_pre={"pre": lif.SYNAPSE_ON_PRE, "learning": learning.SYNAPSE_UPDATE},
+            on_event={"pre": "spike", "learning": "learn"},
+            clock=clock, name=name, namespace=namespace,
+        )
+        # Before this step's spike propagation, like the dense form at "start".
+        syn.learning.order = syn.pre.order - 1
+        return syn
+    syn = Synapses(pre, post, model=lif.SYNAPSE_MODEL, on_pre=lif.SYNAPSE_ON_PRE,
+                   clock=clock, name=name, namespace=namespace)
+    syn.run_regularly(learning.SYNAPSE_UPDATE, clock=trial_clock, when="start",
+                      order=learning.ORDER_SYNAPSES, name=f"{name}_learning")
     return syn
 
 
@@ -192,6 +205,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         lif.RELAY_EQUATIONS + lif.UNIT_VARIABLES,
         threshold=lif.RELAY_THRESHOLD,
         reset=lif.RELAY_RESET,
+        events=_learn_events(config, presynaptic=True),
         clock=clock,
         name="relay",
         namespace=namespace,
@@ -207,7 +221,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     else:
         drive.connect(j="i")
 
-    output = _lif_group(K, config, lif.OUTPUT_AMINE, "output", clock, namespace)
+    output = _lif_group(K, config, lif.OUTPUT_AMINE, "output", clock, namespace, presynaptic=False)
     output.ptype = 1
     output.network = "i"
     output.amine_gain = 1.0
@@ -228,7 +242,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     synapses = []
     w_gain = config.lif.R_m * Mohm * config.lif.q_syn * pcoulomb / (config.lif.tau_m * ms)
     for pre, post in zip(layers[:-1], layers[1:]):
-        syn = _projection(pre, post, f"{pre.name}_to_{post.name}", clock, namespace)
+        syn = _projection(pre, post, f"{pre.name}_to_{post.name}", clock, trial_clock, namespace, ed.learning)
         if pre is relay:
             syn.connect()
         else:
@@ -236,14 +250,10 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
             syn.connect(j=f"k for k in range(network_pre * {size_post}, (network_pre + 1) * {size_post})")
         syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
         syn.w_gain = w_gain
-        syn.run_regularly(
-            learning.SYNAPSE_UPDATE,
-            clock=trial_clock,
-            when="start",
-            order=learning.ORDER_SYNAPSES,
-            name=f"{syn.name}_learning",
-        )
         synapses.append(syn)
+    if ed.learning == "event":
+        for group in layers[:-1]:
+            group.run_on_event("learn", learning.AFTER_LEARN_EVENT)
 
     relay.run_regularly(
         learning.relay_boundary(ed.input_activity),

@@ -24,6 +24,7 @@ activity : 1                   # normalised count of the last trial, in [0, 1]
 act_exc : 1                    # activity if excitatory, else 0
 act_inh : 1                    # activity if inhibitory, else 0
 n_ref : 1 (shared, constant)   # count that means activity 1
+learn_pending : integer        # 1 from a training trial's boundary until the unit's updates ran
 """
 
 # Postsynaptic side of the ED update: units that receive learned synapses.

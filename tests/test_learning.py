@@ -51,15 +51,17 @@ def expected_weight_change(config, net, counts, pixels, label):
     return changes
 
 
+@pytest.mark.parametrize("learning_mode", ["event", "dense"])
 @pytest.mark.parametrize("input_activity", ["pixel", "count"])
-def test_weight_change_matches_formula(input_activity):
+def test_weight_change_matches_formula(input_activity, learning_mode):
     config = NetworkConfig(
         hidden=(6, 4), n_classes=3, n_pixels=16,
         input=InputParams(sim_time=30.0),
-        ed=EDParams(lr=0.2, dif=0.5, input_activity=input_activity),
+        ed=EDParams(lr=0.2, dif=0.5, input_activity=input_activity, learning=learning_mode),
     )
     rng = np.random.default_rng(0)
     pixels = rng.uniform(0, 1, 16)
+    pixels[:4] = 0  # black pixels: no update at all
     label = 1
     use_runtime("numpy")
     brian2.seed(11)
@@ -80,6 +82,20 @@ def test_weight_change_matches_formula(input_activity):
         change = np.asarray(syn.w[:]) - before[syn.name]
         np.testing.assert_allclose(change, expected[syn.name], rtol=1e-9, atol=1e-12, err_msg=syn.name)
         assert np.any(change > 0), f"{syn.name} did not learn"
+    relay_to_hidden = net.synapses[0]
+    black = np.asarray(relay_to_hidden.i[:]) < 8
+    assert np.all(relay_to_hidden.w[:][black] == before[relay_to_hidden.name][black])
+
+
+def test_event_driven_and_dense_learning_give_identical_runs():
+    data = band_dataset(30, 10)
+    runs = {
+        mode: train(small_config(hidden=(6, 4), n_train=30, n_test=10, epochs=2, seed=4, learning=mode), data)
+        for mode in ("event", "dense")
+    }
+    np.testing.assert_array_equal(runs["event"].scores, runs["dense"].scores)
+    for key, value in runs["dense"].weights.items():
+        np.testing.assert_array_equal(runs["event"].weights[key], value, err_msg=key)
 
 
 def test_test_trials_do_not_change_weights():
