@@ -6,6 +6,7 @@ Only this module parses arguments and prints; the library returns values.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -126,6 +127,10 @@ def _train_parser(sub) -> None:
     )
     _add_run_flags(p)
     p.add_argument("--out", help="results folder (default: a new folder under results/)")
+    p.add_argument("--resume", metavar="RESULTS_DIR",
+                   help="continue an interrupted run from its checkpoint (its own flags are used)")
+    p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
+                   help="also checkpoint every N trials (runtime device; default: after every epoch)")
 
 
 def _other_parsers(sub) -> None:
@@ -221,23 +226,47 @@ def _config_and_data(args, compile: bool = True):
     return config, _load_data(config, args.data_dir), _load_weights(args.init_weights)
 
 
+def _stop_on_signals():
+    """SIGINT/SIGTERM ask training to stop at the next chunk end; a second one aborts."""
+    requested = []
+
+    def handler(signum, frame):
+        if requested:
+            raise KeyboardInterrupt
+        requested.append(signum)
+        print("\ned-brian: stopping at the next checkpoint (press Ctrl-C again to abort)", file=sys.stderr)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handler)
+    return requested
+
+
 def run_train(args: argparse.Namespace) -> int:
     from ed_brian import results
-    from ed_brian.train import train
+    from ed_brian.train import Interrupted, train
 
-    config, dataset, weights = _config_and_data(args)
-    folder = results.new_results_dir(args.out)
-    results.write_config(folder, config, dataset_source=dataset.source)
+    checkpoint = None
+    if args.resume:
+        folder = Path(args.resume)
+        try:
+            config = results.read_config(folder)
+            checkpoint = results.load_checkpoint(folder)
+        except (OSError, KeyError, ValueError) as error:
+            raise UsageError(f"cannot resume from {folder}: {error}") from None
+        dataset, weights = _load_data(config, args.data_dir), None
+        print(f"resuming {folder} at trial {checkpoint.trial}", file=sys.stderr)
+    else:
+        config, dataset, weights = _config_and_data(args)
+        folder = results.new_results_dir(args.out)
+        results.write_config(folder, config, dataset_source=dataset.source)
     print(f"results: {folder}", file=sys.stderr)
 
     bar = _progress_bar(args.progress, config)
-    done_before = {"trials": 0}
-    history = []
+    bar.update(checkpoint.trial if checkpoint else 0)
+    history = list(checkpoint.epochs) if checkpoint else []
 
-    def on_progress(phase, completed):
-        current = phase.start + int(round(completed * (phase.stop - phase.start)))
-        bar.update(max(0, current - done_before["trials"]))
-        done_before["trials"] = max(done_before["trials"], current)
+    def on_progress(phase, trials_done):
+        bar.update(max(0, int(trials_done) - bar.n))
         bar.set_description(f"epoch {phase.epoch} {phase.kind}")
 
     def on_epoch(metrics):
@@ -249,9 +278,18 @@ def run_train(args: argparse.Namespace) -> int:
             line += "  rates " + " ".join(f"{k} {v:.1f} Hz" for k, v in metrics.mean_rates.items())
         bar.write(line, file=sys.stdout)
 
+    stop = _stop_on_signals()
     try:
         result = train(config, dataset, on_epoch=on_epoch, on_progress=on_progress,
-                       initial_weights=weights, project_dir=args.project_dir)
+                       initial_weights=weights, project_dir=args.project_dir, resume=checkpoint,
+                       on_checkpoint=lambda c: results.save_checkpoint(folder, c),
+                       checkpoint_every=args.checkpoint_every, should_stop=lambda: bool(stop))
+    except Interrupted as interrupted:
+        bar.close()
+        results.save_checkpoint(folder, interrupted.checkpoint)
+        print(f"ed-brian: interrupted after trial {interrupted.checkpoint.trial}; checkpoint saved. "
+              f"Continue with: ed-brian train --resume {folder}", file=sys.stderr)
+        return 128 + stop[0]
     finally:
         bar.close()
     if result.standalone_times:

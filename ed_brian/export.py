@@ -19,8 +19,8 @@ from ed_brian import devices, results
 from ed_brian.config import RunConfig
 from ed_brian.data import Dataset
 from ed_brian.network import expected_synapse_counts
-from ed_brian.schedule import Phase, Schedule
-from ed_brian.train import EpochMetrics, Trainer, epoch_pairs, phase_accuracy
+from ed_brian.schedule import Phase, Schedule, chunks
+from ed_brian.train import EpochMetrics, Trainer, accuracy, epoch_pairs, predict
 
 EXPORT_FILE = "ed_brian_export.json"
 
@@ -59,8 +59,8 @@ def export_project(config: RunConfig, dataset: Dataset, out: str | Path, weights
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(config, dataset, weights or initial_weights(config), project_dir=out, compile=False)
-    for phase in trainer.schedule.phases:
-        trainer.run_phase(phase)
+    for a, b in chunks(0, trainer.schedule.n_trials):
+        trainer.run_trials(a, b)
     devices.build_and_run(trainer.device, out, run=False)
     schedule = trainer.schedule
     manifest = {
@@ -104,8 +104,9 @@ def collect_results(folder: str | Path) -> tuple[list[EpochMetrics], dict[str, n
         i, j = load(f"{name}/i"), load(f"{name}/j")
         weights.update({f"{name}/i": i, f"{name}/j": j, f"{name}/w": load(f"{name}/w")})
         weights[f"{name}/sign"] = (load(f"{pre}/ptype")[i] * load(f"{post}/ptype")[j]).astype(np.int8)
+    predictions = predict(scores)
     metrics = [
-        EpochMetrics(train.epoch, phase_accuracy(schedule, scores, train), phase_accuracy(schedule, scores, test), 0.0)
+        EpochMetrics(train.epoch, accuracy(schedule, predictions, train), accuracy(schedule, predictions, test), 0.0)
         for train, test in epoch_pairs(schedule)
     ]
     return metrics, weights, scores

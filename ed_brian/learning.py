@@ -51,6 +51,8 @@ amine_inh = prev_learn(t) * clip(activity - target, 0, inf)
     + _POST_FACTOR
     + """
 count = 0
+lastspike = -10000 * second
+not_refractory = True
 v = v_rest
 """
 )
@@ -61,9 +63,14 @@ HIDDEN_BOUNDARY = (
     + _PRE_SPLIT
     + """
 count = 0
+lastspike = -10000 * second
+not_refractory = True
 v = v_rest
 """
 )
+
+# Every trial starts from rest. Brian2 writes v only where not_refractory is
+# true ("unless refractory"), so refractoriness is cleared before v is set.
 
 _RELAY_ACTIVITY = {
     # The seed: first-layer updates see the pixel value itself.

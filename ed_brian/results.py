@@ -7,6 +7,7 @@ never leaves a half-written file in place of a good one.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import json
 import os
@@ -18,6 +19,7 @@ import numpy as np
 from ed_brian.config import RunConfig
 
 METRICS_FIELDS = ("epoch", "train_accuracy", "test_accuracy", "seconds")
+CHECKPOINT_FILE = "checkpoint.npz"
 
 
 def new_results_dir(out: str | os.PathLike | None, root: str = "results") -> Path:
@@ -98,3 +100,35 @@ def save_weights(folder: Path, weights: dict[str, np.ndarray]) -> None:
 def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
     with np.load(path) as data:
         return {key: data[key] for key in data.files}
+
+
+def save_checkpoint(folder: Path, checkpoint) -> None:
+    """One file, replaced atomically: a crash mid-write leaves the previous checkpoint."""
+    meta = {
+        "trial": checkpoint.trial,
+        "epoch_seconds": checkpoint.epoch_seconds,
+        "epochs": [dataclasses.asdict(m) for m in checkpoint.epochs],
+    }
+    arrays = {f"weights/{key}": value for key, value in checkpoint.weights.items()}
+
+    def write(path: Path) -> None:
+        with path.open("wb") as f:
+            np.savez(f, meta=np.array(json.dumps(meta)), predictions=checkpoint.predictions, **arrays)
+
+    _replace(Path(folder) / CHECKPOINT_FILE, write)
+
+
+def load_checkpoint(folder: Path):
+    from ed_brian.train import Checkpoint, EpochMetrics
+
+    with np.load(Path(folder) / CHECKPOINT_FILE) as data:
+        meta = json.loads(str(data["meta"]))
+        weights = {key[len("weights/"):]: data[key] for key in data.files if key.startswith("weights/")}
+        predictions = data["predictions"]
+    return Checkpoint(
+        trial=meta["trial"],
+        weights=weights,
+        predictions=predictions,
+        epochs=[EpochMetrics(**m) for m in meta["epochs"]],
+        epoch_seconds=meta["epoch_seconds"],
+    )

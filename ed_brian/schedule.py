@@ -35,6 +35,15 @@ class Schedule:
     def n_trials(self) -> int:
         return len(self.image)
 
+    def tail(self, start: int) -> "Schedule":
+        """The trials from ``start`` on, renumbered from 0 (to resume a run)."""
+        phases = tuple(
+            Phase(p.epoch, p.kind, max(p.start, start) - start, p.stop - start)
+            for p in self.phases
+            if p.stop > start
+        )
+        return Schedule(self.image[start:], self.label[start:], self.learn[start:], phases)
+
     def previous(self, values: np.ndarray, fill: int = 0) -> np.ndarray:
         """``values`` shifted by one trial: entry k describes trial k-1.
 
@@ -43,6 +52,25 @@ class Schedule:
         boundary after the last trial.
         """
         return np.concatenate([[fill], values]).astype(values.dtype)
+
+
+# Runs are cut into chunks at these trial multiples (and at phase ends). Brian2's
+# random numbers are reseeded at every chunk start, from the seed and the trial
+# index, on every device; so a run resumed at a chunk start draws exactly the
+# Poisson spikes the uninterrupted run drew.
+CHUNK_TRIALS = 1000
+
+
+def chunks(start: int, stop: int, size: int | None = None) -> list[tuple[int, int]]:
+    """[start, stop) cut at the multiples of ``size`` (default CHUNK_TRIALS)."""
+    size = size or CHUNK_TRIALS
+    edges = [start, *range((start // size + 1) * size, stop, size), stop]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def chunk_seed(seed: int, trial: int) -> int:
+    """The random seed at the start of the chunk that begins at ``trial``."""
+    return (seed * 1_000_003 + trial) % (2**31 - 1)
 
 
 def build_schedule(

@@ -2,8 +2,9 @@
 
 The whole schedule is known before the first step, so every trial's image,
 label and learning switch lives in TimedArrays. On the runtime device each
-phase (the training or the test trials of an epoch) runs inside one ``run()``;
-on a standalone device all phases run in one compiled program.
+chunk of trials (at most ``schedule.CHUNK_TRIALS``, never across a phase)
+runs inside one ``run()``, and a checkpoint can be taken after any chunk; on a
+standalone device every chunk is queued and all run in one compiled program.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ed_brian import devices
 from ed_brian.config import ConfigError, RunConfig
 from ed_brian.data import Dataset
 from ed_brian.network import EDNetwork, build_network, expected_synapse_counts
-from ed_brian.schedule import Phase, Schedule, build_schedule, test_schedule
+from ed_brian.schedule import Phase, Schedule, build_schedule, chunk_seed, chunks, test_schedule
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,33 @@ class EpochMetrics:
 
 
 @dataclass
+class Checkpoint:
+    """Everything needed to continue a run exactly where it stopped."""
+
+    trial: int  # trials of the schedule completed
+    weights: dict[str, np.ndarray]
+    predictions: np.ndarray  # (trial,) predicted class of every completed trial
+    epochs: list[EpochMetrics]  # the finished epochs
+    epoch_seconds: float = 0.0  # wall time already spent in the unfinished epoch
+
+
+class Interrupted(Exception):
+    """Training stopped on request; ``checkpoint`` holds the position reached."""
+
+    def __init__(self, checkpoint: Checkpoint):
+        super().__init__(f"interrupted after trial {checkpoint.trial}")
+        self.checkpoint = checkpoint
+
+
+@dataclass
 class TrainingResult:
     config: RunConfig
     epochs: list[EpochMetrics]
     weights: dict[str, np.ndarray]
     predictions: np.ndarray  # (n_trials,) predicted class of every trial
-    scores: np.ndarray  # (n_trials, K) output spike count + membrane progress
+    scores: np.ndarray  # (n_trials - first_trial, K) output spike count + membrane progress
     schedule: Schedule
+    first_trial: int = 0  # where this process started (a resumed run starts later)
     standalone_times: devices.StandaloneTimes | None = None
 
 
@@ -65,24 +86,30 @@ def shape_key(config: RunConfig) -> dict:
         "n_pixels": net.n_pixels,
         "shared_ei_trains": net.input.shared_ei_trains,
         "input_activity": net.ed.input_activity,
+        "learning": net.ed.learning,
         "threads": config.threads,
     }
 
 
 class Trainer:
-    """Builds the network for a run on its device and runs its schedule."""
+    """Builds the network for a run on its device and simulates its schedule.
+
+    Trial indices are those of the full schedule; a trainer that resumes at
+    ``start_trial`` builds its TimedArrays from the schedule's tail.
+    """
 
     def __init__(self, config: RunConfig, dataset: Dataset, initial_weights: dict | None = None,
-                 project_dir: str | Path | None = None, compile: bool = True, schedule: Schedule | None = None):
+                 project_dir: str | Path | None = None, compile: bool = True,
+                 schedule: Schedule | None = None, start_trial: int = 0):
         config.validate()
         if int(max(dataset.train_labels.max(), dataset.test_labels.max())) >= config.network.n_classes:
             raise ConfigError(f"{dataset.name} has labels beyond the {config.network.n_classes} output units")
         self.config = config
-        rng = np.random.default_rng(config.seed)
         self.schedule = schedule or build_schedule(
-            dataset.train_labels, dataset.test_labels, config.epochs, rng, config.shuffle
+            dataset.train_labels, dataset.test_labels, config.epochs, np.random.default_rng(config.seed),
+            config.shuffle,
         )
-        table = pixel_table(dataset)
+        self.offset = start_trial
         self.device = devices.DeviceSpec(config.device, config.codegen, config.threads, compile=compile)
         self.project_dir = None
         if self.device.standalone:
@@ -91,32 +118,39 @@ class Trainer:
             )
         devices.activate(self.device)
         brian2.seed(config.seed)
-        self.net: EDNetwork = build_network(config.network, table, self.schedule)
+        self.net: EDNetwork = build_network(config.network, pixel_table(dataset), self.schedule.tail(start_trial))
         if initial_weights is not None:
             self.net.set_weights(initial_weights, expected_synapse_counts(config.network))
+        if start_trial:
+            # The random state the uninterrupted run had at this chunk start.
+            brian2.seed(chunk_seed(config.seed, start_trial))
         self.dt = config.network.input.dt * ms
         self._steps_done = 0
         self._spikes_before = None if self.device.standalone else self.net.spike_totals()
 
-    def run_phase(self, phase: Phase, report: Callable[[float], None] | None = None) -> None:
-        """Simulate the trials of ``phase`` (on a standalone device: queue them).
+    def run_trials(self, start: int, stop: int, report: Callable[[float], None] | None = None) -> None:
+        """Simulate trials [start, stop) (on a standalone device: queue them).
 
-        The simulation goes on to the first step of the next trial, where the
-        learning operations of the phase's last trial run.
+        The simulation goes on into the first step of trial ``stop``, where the
+        learning operations of trial ``stop - 1`` run. The random numbers are
+        reseeded before that step, so a run resumed at ``stop`` continues with
+        exactly the same Poisson spikes.
         """
-        target = phase.stop * self.net.trial_steps + 1
-        duration = (target - self._steps_done) * self.dt
+        steps = self.net.trial_steps
         kwargs = {}
         if report is not None and not self.device.standalone:
-            kwargs = dict(report=lambda elapsed, completed, start, dur: report(completed),
+            kwargs = dict(report=lambda elapsed, completed, begin, duration: report(completed),
                           report_period=1 * brian2.second)
-        self.net.network.run(duration, **kwargs)
-        self._steps_done = target
+        self.net.network.run(((stop - self.offset) * steps - self._steps_done) * self.dt, **kwargs)
+        brian2.seed(chunk_seed(self.config.seed, stop))
+        self.net.network.run(self.dt)
+        self._steps_done = (stop - self.offset) * steps + 1
 
-    def scores(self, phase: Phase) -> np.ndarray:
-        """Output scores (trials x K) of the trials of ``phase``, once simulated."""
-        # Sample k of the monitor holds the scores of trial k-1.
-        return np.array(self.net.score_monitor.score[:, phase.start + 1 : phase.stop + 1]).T
+    def scores(self, start: int, stop: int) -> np.ndarray:
+        """Output scores (trials x K) of trials [start, stop), once simulated."""
+        # Sample k of the monitor holds the scores of (local) trial k-1.
+        first = start - self.offset + 1
+        return np.array(self.net.score_monitor.score[:, first : first + stop - start]).T
 
     def mean_rates(self, seconds_simulated: float) -> dict[str, float]:
         """Mean firing rate (Hz) of each layer since the last call (standalone: since the start)."""
@@ -129,9 +163,9 @@ class Trainer:
         return devices.build_and_run(self.device, self.project_dir)
 
 
-def phase_accuracy(schedule: Schedule, scores: np.ndarray, phase: Phase) -> float:
-    """Accuracy (%) over the trials of ``phase``, from the scores of every trial."""
-    hits = predict(scores[phase.start : phase.stop]) == schedule.label[phase.start : phase.stop]
+def accuracy(schedule: Schedule, predictions: np.ndarray, phase: Phase) -> float:
+    """Accuracy (%) over the trials of ``phase``."""
+    hits = predictions[phase.start : phase.stop] == schedule.label[phase.start : phase.stop]
     return 100.0 * float(np.mean(hits))
 
 
@@ -144,50 +178,100 @@ def train(
     config: RunConfig,
     dataset: Dataset,
     on_epoch: Callable[[EpochMetrics], None] | None = None,
-    on_progress: Callable[[Phase, float], None] | None = None,
+    on_progress: Callable[[Phase, float], None] | None = None,  # (phase, trials done)
     initial_weights: dict | None = None,
     project_dir: str | Path | None = None,
+    resume: Checkpoint | None = None,
+    on_checkpoint: Callable[[Checkpoint], None] | None = None,
+    checkpoint_every: int = 0,
+    should_stop: Callable[[], bool] | None = None,
 ) -> TrainingResult:
-    """Train for ``config.epochs`` epochs; evaluate on the fixed test set after each."""
-    trainer = Trainer(config, dataset, initial_weights, project_dir)
+    """Train for ``config.epochs`` epochs; evaluate on the fixed test set after each.
+
+    ``on_checkpoint`` gets a Checkpoint after every epoch and, with
+    ``checkpoint_every``, after the first chunk end past every that many
+    trials. When ``should_stop()`` turns true, training stops at the next chunk
+    end and raises Interrupted with a checkpoint (runtime device only).
+    ``resume`` continues from a checkpoint of the same run, with the same
+    numbers as the uninterrupted run.
+    """
+    start = resume.trial if resume else 0
+    weights = resume.weights if resume else initial_weights
+    trainer = Trainer(config, dataset, weights, project_dir, start_trial=start)
     schedule = trainer.schedule
+    if start >= schedule.n_trials:
+        raise ConfigError("nothing to resume: this run has finished all its epochs")
+    K = config.network.n_classes
     trial_seconds = config.network.input.sim_time * 1e-3
-    scores = np.zeros((schedule.n_trials, config.network.n_classes))
+    predictions = np.full(schedule.n_trials, -1, dtype=np.int64)
+    scores = np.zeros((schedule.n_trials - start, K))
+    epochs = list(resume.epochs) if resume else []
+    epoch_seconds = resume.epoch_seconds if resume else 0.0
+    if resume:
+        predictions[:start] = resume.predictions
+    pending = [pair for pair in epoch_pairs(schedule) if pair[1].stop > start]
+
+    def record(a: int, b: int) -> None:
+        scores[a - start : b - start] = trainer.scores(a, b)
+        predictions[a:b] = predict(scores[a - start : b - start])
+
+    def checkpoint(trial: int, seconds: float) -> Checkpoint:
+        return Checkpoint(trial, trainer.net.weights(), predictions[:trial].copy(), list(epochs), seconds)
+
     times = None
     if trainer.device.standalone:
-        for phase in schedule.phases:
-            trainer.run_phase(phase)
+        for train_phase, test_phase in pending:
+            for a, b in chunks(max(train_phase.start, start), test_phase.stop):
+                trainer.run_trials(a, b)
         times = trainer.build_and_run()
-        seconds = (times.build_seconds + times.run_seconds) / config.epochs
-        rates = trainer.mean_rates(schedule.n_trials * trial_seconds)
-    epochs = []
-    for train_phase, test_phase in epoch_pairs(schedule):
-        start = time.perf_counter()
-        for phase in (train_phase, test_phase):
-            if not trainer.device.standalone:
-                report = (lambda done, phase=phase: on_progress(phase, done)) if on_progress else None
-                trainer.run_phase(phase, report)
-            scores[phase.start : phase.stop] = trainer.scores(phase)
+        record(start, schedule.n_trials)
+        seconds = (times.build_seconds + times.run_seconds) / len(pending)
+        rates = trainer.mean_rates((schedule.n_trials - start) * trial_seconds)
+    last_checkpoint = start
+    for train_phase, test_phase in pending:
+        began = time.perf_counter() - epoch_seconds
+        first = max(train_phase.start, start)
         if not trainer.device.standalone:
-            seconds = time.perf_counter() - start
-            rates = trainer.mean_rates((test_phase.stop - train_phase.start) * trial_seconds)
+            for phase in (train_phase, test_phase):
+                for a, b in chunks(max(phase.start, start), phase.stop):
+                    report = None
+                    if on_progress:
+                        report = lambda done, phase=phase, a=a, b=b: on_progress(phase, a + done * (b - a))
+                    trainer.run_trials(a, b, report)
+                    record(a, b)
+                    if b == test_phase.stop:
+                        continue  # the epoch's own checkpoint follows
+                    if should_stop and should_stop():
+                        raise Interrupted(checkpoint(b, time.perf_counter() - began))
+                    if on_checkpoint and checkpoint_every and b - last_checkpoint >= checkpoint_every:
+                        on_checkpoint(checkpoint(b, time.perf_counter() - began))
+                        last_checkpoint = b
+            seconds = time.perf_counter() - began
+            rates = trainer.mean_rates((test_phase.stop - first) * trial_seconds)
+        epoch_seconds = 0.0
         metrics = EpochMetrics(
             train_phase.epoch,
-            phase_accuracy(schedule, scores, train_phase),
-            phase_accuracy(schedule, scores, test_phase),
+            accuracy(schedule, predictions, train_phase),
+            accuracy(schedule, predictions, test_phase),
             seconds,
             rates,
         )
         epochs.append(metrics)
         if on_epoch:
             on_epoch(metrics)
+        if on_checkpoint:
+            on_checkpoint(checkpoint(test_phase.stop, 0.0))
+            last_checkpoint = test_phase.stop
+        if should_stop and should_stop() and test_phase.stop < schedule.n_trials:
+            raise Interrupted(checkpoint(test_phase.stop, 0.0))
     return TrainingResult(
         config=config,
         epochs=epochs,
         weights=trainer.net.weights(),
-        predictions=predict(scores),
+        predictions=predictions,
         scores=scores,
         schedule=schedule,
+        first_trial=start,
         standalone_times=times,
     )
 
@@ -197,7 +281,8 @@ def evaluate(config: RunConfig, dataset: Dataset, weights: dict, project_dir: st
     schedule = test_schedule(len(dataset.train_labels), dataset.test_labels)
     trainer = Trainer(config, dataset, weights, project_dir, schedule=schedule)
     (phase,) = schedule.phases
-    trainer.run_phase(phase)
+    for a, b in chunks(phase.start, phase.stop):
+        trainer.run_trials(a, b)
     if trainer.device.standalone:
         trainer.build_and_run()
-    return phase_accuracy(schedule, trainer.scores(phase), phase)
+    return accuracy(schedule, predict(trainer.scores(phase.start, phase.stop)), phase)

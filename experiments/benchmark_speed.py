@@ -28,15 +28,15 @@ def runtime_speed(config: RunConfig, data) -> dict[str, float]:
     trainer = Trainer(replace(config, epochs=2), data)
     warmup_train, warmup_test, train_phase, test_phase = trainer.schedule.phases
     start = time.perf_counter()
-    trainer.run_phase(warmup_train)
-    trainer.run_phase(warmup_test)
+    trainer.run_trials(warmup_train.start, warmup_test.stop)
     print(f"warm-up epoch (includes compilation): {time.perf_counter() - start:.1f} s")
     timings = {}
     for phase in (train_phase, test_phase):
         start = time.perf_counter()
-        trainer.run_phase(phase)
+        trainer.run_trials(phase.start, phase.stop)
         timings[phase.kind] = (time.perf_counter() - start) / (phase.stop - phase.start)
-    accuracy = (trainer.scores(test_phase).argmax(1) == trainer.schedule.label[test_phase.start:test_phase.stop]).mean()
+    scores = trainer.scores(test_phase.start, test_phase.stop)
+    accuracy = (scores.argmax(1) == trainer.schedule.label[test_phase.start:test_phase.stop]).mean()
     print(f"test accuracy after 2 epochs: {100 * accuracy:.2f} %")
     return timings
 

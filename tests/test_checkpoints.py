@@ -1,0 +1,108 @@
+"""Checkpoints: an interrupted and resumed run equals the uninterrupted one.
+
+Compared: the predicted class of every trial, every weight, and the per-epoch
+accuracies. It is exact because Brian2's random numbers are reseeded from
+(seed, trial) at every chunk start (ed_brian.schedule.chunk_seed) and the state
+that crosses a trial boundary (membranes, counts) is reset there.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ed_brian import results, schedule
+from ed_brian.train import Interrupted, train
+
+from conftest import band_dataset, small_config
+
+
+def assert_same_run(a, b):
+    np.testing.assert_array_equal(a.predictions, b.predictions)
+    for key, value in a.weights.items():
+        np.testing.assert_array_equal(b.weights[key], value, err_msg=key)
+    assert [(m.epoch, m.train_accuracy, m.test_accuracy) for m in a.epochs] == [
+        (m.epoch, m.train_accuracy, m.test_accuracy) for m in b.epochs
+    ]
+
+
+@pytest.mark.parametrize("stop_after_chunks", [2, 5])
+def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, monkeypatch, stop_after_chunks):
+    monkeypatch.setattr(schedule, "CHUNK_TRIALS", 7)
+    data = band_dataset(20, 8)
+    config = small_config(hidden=(5,), n_train=20, n_test=8, epochs=2, seed=13)
+    whole = train(config, data)
+
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) >= stop_after_chunks
+
+    with pytest.raises(Interrupted) as stopped:
+        train(config, data, should_stop=should_stop)
+    checkpoint = stopped.value.checkpoint
+    assert 0 < checkpoint.trial < whole.schedule.n_trials
+    results.save_checkpoint(tmp_path, checkpoint)
+    resumed = train(config, data, resume=results.load_checkpoint(tmp_path))
+    assert resumed.first_trial == checkpoint.trial
+    assert_same_run(whole, resumed)
+
+
+def test_checkpoint_every_n_trials_and_after_each_epoch(monkeypatch):
+    monkeypatch.setattr(schedule, "CHUNK_TRIALS", 5)
+    data = band_dataset(20, 5)
+    seen = []
+    train(small_config(hidden=(3,), n_train=20, n_test=5, epochs=2), data,
+          on_checkpoint=lambda c: seen.append((c.trial, len(c.epochs))), checkpoint_every=10)
+    assert seen == [(10, 0), (20, 0), (25, 1), (35, 1), (45, 1), (50, 2)]
+
+
+def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
+    data = band_dataset(10, 5)
+    result = train(small_config(hidden=(3,), n_train=10, n_test=5), data, on_checkpoint=lambda c: results.save_checkpoint(tmp_path, c))
+    good = results.load_checkpoint(tmp_path)
+    assert good.trial == 15
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError):
+        results.save_checkpoint(tmp_path, good)
+    again = results.load_checkpoint(tmp_path)
+    assert again.trial == good.trial
+    np.testing.assert_array_equal(again.weights["relay_to_hidden_1/w"], result.weights["relay_to_hidden_1/w"])
+
+
+def test_sigterm_checkpoints_and_resume_finishes_the_same_run(tmp_path):
+    args = ["--train", "200", "--test", "20", "--hidden", "3", "--epochs", "4", "--spike_sim_time", "10",
+            "--codegen", "numpy", "--no-progress", "--seed", "7"]
+    cli = [sys.executable, "-m", "ed_brian", "train"]
+    whole = tmp_path / "whole"
+    subprocess.run([*cli, *args, "--out", str(whole)], check=True, capture_output=True, timeout=600)
+
+    part = tmp_path / "part"
+    proc = subprocess.Popen([*cli, *args, "--out", str(part)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not (part / "metrics.csv").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=600)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal arrived")
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "--resume" in err and "Traceback" not in err
+    assert results.load_checkpoint(part).trial < 4 * 220
+
+    resumed = subprocess.run([*cli, "--resume", str(part), "--no-progress"], capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    strip = lambda rows: [(r["epoch"], r["train_accuracy"], r["test_accuracy"]) for r in rows]
+    assert strip(results.read_metrics(part)) == strip(results.read_metrics(whole))
+    a, b = results.load_weights(whole / "weights.npz"), results.load_weights(part / "weights.npz")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
