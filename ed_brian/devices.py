@@ -7,6 +7,7 @@ in one compiled program at ``build_and_run``.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -16,6 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from brian2 import get_device, prefs, set_device
 
 DEVICES = ("runtime", "cpp_standalone", "cuda_standalone")
@@ -170,3 +172,48 @@ def build_and_run(spec: DeviceSpec, project_dir: Path, run: bool = True, run_arg
                 f"the {spec.name} program in {project_dir} failed: {error}; see {project_dir}/results/stdout.txt"
             ) from error
     return StandaloneTimes(built - start, time.perf_counter() - built)
+
+
+# Size of the block of random numbers Brian2's cython target draws from NumPy
+# at a time (brian2.codegen.generators.cython_generator._BUFFER_SIZE).
+_CYTHON_RANDOM_BLOCK = 20000
+
+
+def random_state() -> dict[str, np.ndarray]:
+    """Brian2's runtime random state, complete enough to continue in another process.
+
+    The runtime targets draw from NumPy's global generator; the cython target
+    draws it in blocks and keeps the unused part of the current block, which
+    Brian2's own get_random_state only points to. Both are copied here.
+    """
+    state = get_device().get_random_state()
+    name, keys, pos, has_gauss, cached = state["numpy_state"]
+    out = {
+        "numpy_keys": np.array(keys, dtype=np.uint32),
+        "numpy_scalars": np.array([pos, has_gauss], dtype=np.int64),
+        "numpy_gauss": np.array([cached], dtype=np.float64),
+    }
+    for kind in ("rand", "randn"):
+        pointer = int(state[f"{kind}_buffer"][0])
+        index = int(state[f"{kind}_buffer_index"][0])
+        out[f"{kind}_index"] = np.array([index], dtype=np.int64)
+        if pointer and index:
+            block = (ctypes.c_double * _CYTHON_RANDOM_BLOCK).from_address(pointer)
+            out[f"{kind}_block"] = np.ctypeslib.as_array(block).copy()
+    return out
+
+
+def set_random_state(saved: dict[str, np.ndarray]) -> None:
+    """Continue Brian2's runtime random numbers from ``random_state()``'s copy."""
+    pos, has_gauss = (int(x) for x in saved["numpy_scalars"])
+    np.random.set_state(("MT19937", saved["numpy_keys"], pos, has_gauss, float(saved["numpy_gauss"][0])))
+    device = get_device()
+    for kind in ("rand", "randn"):
+        index = int(saved[f"{kind}_index"][0])
+        pointer = int(getattr(device, f"{kind}_buffer")[0])
+        if index and not pointer:
+            raise RuntimeError("the checkpoint's random numbers come from the cython target; resume with --codegen cython")
+        if index:
+            block = (ctypes.c_double * _CYTHON_RANDOM_BLOCK).from_address(pointer)
+            np.ctypeslib.as_array(block)[:] = saved[f"{kind}_block"]
+        getattr(device, f"{kind}_buffer_index")[:] = index

@@ -19,7 +19,7 @@ from ed_brian import devices, results
 from ed_brian.config import RunConfig
 from ed_brian.data import Dataset
 from ed_brian.network import expected_synapse_counts
-from ed_brian.schedule import Phase, Schedule, chunks
+from ed_brian.schedule import Phase, Schedule
 from ed_brian.train import EpochMetrics, Trainer, accuracy, epoch_pairs, predict
 
 EXPORT_FILE = "ed_brian_export.json"
@@ -59,8 +59,7 @@ def export_project(config: RunConfig, dataset: Dataset, out: str | Path, weights
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     trainer = Trainer(config, dataset, weights or initial_weights(config), project_dir=out, compile=False)
-    for a, b in chunks(0, trainer.schedule.n_trials):
-        trainer.run_trials(a, b)
+    trainer.queue_all()
     devices.build_and_run(trainer.device, out, run=False)
     schedule = trainer.schedule
     manifest = {

@@ -270,7 +270,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         learning.OUTPUT_BOUNDARY, clock=trial_clock, when="start", order=learning.ORDER_OUTPUT, name="output_boundary"
     )
     scores = StateMonitor(
-        output, "score", record=True, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name="output_scores"
+        output, ["score", "amine_exc", "amine_inh"], record=True, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name="output_scores"
     )
     network = Network(poisson, drive, *layers, *synapses, scores, name="ed_network")
     return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial)

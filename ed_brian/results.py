@@ -110,6 +110,7 @@ def save_checkpoint(folder: Path, checkpoint) -> None:
         "epochs": [dataclasses.asdict(m) for m in checkpoint.epochs],
     }
     arrays = {f"weights/{key}": value for key, value in checkpoint.weights.items()}
+    arrays.update({f"random/{key}": value for key, value in (checkpoint.random_state or {}).items()})
 
     def write(path: Path) -> None:
         with path.open("wb") as f:
@@ -125,10 +126,12 @@ def load_checkpoint(folder: Path):
         meta = json.loads(str(data["meta"]))
         weights = {key[len("weights/"):]: data[key] for key in data.files if key.startswith("weights/")}
         predictions = data["predictions"]
+        random = {key[len("random/"):]: data[key] for key in data.files if key.startswith("random/")}
     return Checkpoint(
         trial=meta["trial"],
         weights=weights,
         predictions=predictions,
         epochs=[EpochMetrics(**m) for m in meta["epochs"]],
         epoch_seconds=meta["epoch_seconds"],
+        random_state=random or None,
     )

@@ -54,10 +54,9 @@ class Schedule:
         return np.concatenate([[fill], values]).astype(values.dtype)
 
 
-# Runs are cut into chunks at these trial multiples (and at phase ends). Brian2's
-# random numbers are reseeded at every chunk start, from the seed and the trial
-# index, on every device; so a run resumed at a chunk start draws exactly the
-# Poisson spikes the uninterrupted run drew.
+# On the runtime device a phase runs in chunks of at most this many trials,
+# the places where progress is reported, a stop request is honoured and a
+# checkpoint can be taken. Cutting a run never changes its numbers.
 CHUNK_TRIALS = 1000
 
 
@@ -66,11 +65,6 @@ def chunks(start: int, stop: int, size: int | None = None) -> list[tuple[int, in
     size = size or CHUNK_TRIALS
     edges = [start, *range((start // size + 1) * size, stop, size), stop]
     return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-
-
-def chunk_seed(seed: int, trial: int) -> int:
-    """The random seed at the start of the chunk that begins at ``trial``."""
-    return (seed * 1_000_003 + trial) % (2**31 - 1)
 
 
 def build_schedule(

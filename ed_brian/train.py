@@ -22,7 +22,8 @@ from ed_brian import devices
 from ed_brian.config import ConfigError, RunConfig
 from ed_brian.data import Dataset
 from ed_brian.network import EDNetwork, build_network, expected_synapse_counts
-from ed_brian.schedule import Phase, Schedule, build_schedule, chunk_seed, chunks, test_schedule
+from ed_brian.record import Recorder, RecordSpec
+from ed_brian.schedule import Phase, Schedule, build_schedule, chunks, test_schedule
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Checkpoint:
     predictions: np.ndarray  # (trial,) predicted class of every completed trial
     epochs: list[EpochMetrics]  # the finished epochs
     epoch_seconds: float = 0.0  # wall time already spent in the unfinished epoch
+    random_state: dict | None = None  # Brian2's random numbers at the first step of trial ``trial``
 
 
 class Interrupted(Exception):
@@ -63,6 +65,8 @@ class TrainingResult:
     schedule: Schedule
     first_trial: int = 0  # where this process started (a resumed run starts later)
     standalone_times: devices.StandaloneTimes | None = None
+    recordings: dict | None = None  # see ed_brian.record
+    amines: np.ndarray | None = None  # (n_trials - first_trial, K, 2): A+ and A- of every output unit
 
 
 def pixel_table(dataset: Dataset) -> np.ndarray:
@@ -100,7 +104,7 @@ class Trainer:
 
     def __init__(self, config: RunConfig, dataset: Dataset, initial_weights: dict | None = None,
                  project_dir: str | Path | None = None, compile: bool = True,
-                 schedule: Schedule | None = None, start_trial: int = 0):
+                 schedule: Schedule | None = None, start_trial: int = 0, record: RecordSpec | None = None):
         config.validate()
         if int(max(dataset.train_labels.max(), dataset.test_labels.max())) >= config.network.n_classes:
             raise ConfigError(f"{dataset.name} has labels beyond the {config.network.n_classes} output units")
@@ -121,36 +125,80 @@ class Trainer:
         self.net: EDNetwork = build_network(config.network, pixel_table(dataset), self.schedule.tail(start_trial))
         if initial_weights is not None:
             self.net.set_weights(initial_weights, expected_synapse_counts(config.network))
-        if start_trial:
-            # The random state the uninterrupted run had at this chunk start.
-            brian2.seed(chunk_seed(config.seed, start_trial))
         self.dt = config.network.input.dt * ms
+        self.recorder = None
+        if record is not None:
+            record.validate(self.schedule.n_trials)
+            self.recorder = Recorder(record, self.net, self.net.trial_steps, self.dt)
         self._steps_done = 0
         self._spikes_before = None if self.device.standalone else self.net.spike_totals()
+        self.random_state = None  # at the first step of the trial the last run_trials stopped at
+
+    def _recording(self, trial: int) -> bool:
+        if self.recorder is None:
+            return False
+        first, last = self.recorder.edges
+        return first <= trial < last
+
+    def cuts(self, start: int, stop: int) -> list[tuple[int, int]]:
+        """[start, stop) in the pieces that the loop runs: chunks on the runtime device
+        (one piece on a standalone device), cut at the edges of the recorded trials."""
+        pieces = [(start, stop)] if self.device.standalone else chunks(start, stop)
+        edges = self.recorder.edges if self.recorder else ()
+        out = []
+        for a, b in pieces:
+            inner = sorted({a, b, *(e for e in edges if a < e < b)})
+            out += list(zip(inner[:-1], inner[1:]))
+        return out
+
+    def queue_all(self) -> None:
+        """Queue every remaining trial on a standalone device.
+
+        Brian2 generates a copy of every code object for each ``run()`` in
+        standalone mode, so the whole schedule is one run (three when a
+        recording window cuts it).
+        """
+        for a, b in self.cuts(self.offset, self.schedule.n_trials):
+            self.run_trials(a, b)
 
     def run_trials(self, start: int, stop: int, report: Callable[[float], None] | None = None) -> None:
         """Simulate trials [start, stop) (on a standalone device: queue them).
 
         The simulation goes on into the first step of trial ``stop``, where the
-        learning operations of trial ``stop - 1`` run. The random numbers are
-        reseeded before that step, so a run resumed at ``stop`` continues with
-        exactly the same Poisson spikes.
+        learning operations of trial ``stop - 1`` run. On the runtime device the
+        random state at that step is kept, so that a checkpoint taken here can
+        continue in another process with exactly the same Poisson spikes.
         """
-        steps = self.net.trial_steps
+        target = (stop - self.offset) * self.net.trial_steps + 1
+        if self.recorder:
+            self.recorder.set_active(self._recording(start))
+        if self.device.standalone:
+            self.net.network.run((target - self._steps_done) * self.dt)
+            self._steps_done = target
+            return
         kwargs = {}
-        if report is not None and not self.device.standalone:
+        if report is not None:
             kwargs = dict(report=lambda elapsed, completed, begin, duration: report(completed),
                           report_period=1 * brian2.second)
-        self.net.network.run(((stop - self.offset) * steps - self._steps_done) * self.dt, **kwargs)
-        brian2.seed(chunk_seed(self.config.seed, stop))
+        self.net.network.run((target - 1 - self._steps_done) * self.dt, **kwargs)
+        self.random_state = devices.random_state()
+        if self.recorder:
+            self.recorder.set_active(self._recording(stop))
         self.net.network.run(self.dt)
-        self._steps_done = (stop - self.offset) * steps + 1
+        self._steps_done = target
 
     def scores(self, start: int, stop: int) -> np.ndarray:
         """Output scores (trials x K) of trials [start, stop), once simulated."""
         # Sample k of the monitor holds the scores of (local) trial k-1.
         first = start - self.offset + 1
         return np.array(self.net.score_monitor.score[:, first : first + stop - start]).T
+
+    def amines(self, start: int, stop: int) -> np.ndarray:
+        """A+ and A- released by every output unit after trials [start, stop) (trials x K x 2)."""
+        first = start - self.offset + 1
+        mon = self.net.score_monitor
+        return np.stack([np.array(mon.amine_exc[:, first : first + stop - start]).T,
+                         np.array(mon.amine_inh[:, first : first + stop - start]).T], axis=-1)
 
     def mean_rates(self, seconds_simulated: float) -> dict[str, float]:
         """Mean firing rate (Hz) of each layer since the last call (standalone: since the start)."""
@@ -185,6 +233,7 @@ def train(
     on_checkpoint: Callable[[Checkpoint], None] | None = None,
     checkpoint_every: int = 0,
     should_stop: Callable[[], bool] | None = None,
+    record: RecordSpec | None = None,
 ) -> TrainingResult:
     """Train for ``config.epochs`` epochs; evaluate on the fixed test set after each.
 
@@ -197,7 +246,9 @@ def train(
     """
     start = resume.trial if resume else 0
     weights = resume.weights if resume else initial_weights
-    trainer = Trainer(config, dataset, weights, project_dir, start_trial=start)
+    trainer = Trainer(config, dataset, weights, project_dir, start_trial=start, record=record)
+    if resume and resume.random_state is not None and not trainer.device.standalone:
+        devices.set_random_state(resume.random_state)
     schedule = trainer.schedule
     if start >= schedule.n_trials:
         raise ConfigError("nothing to resume: this run has finished all its epochs")
@@ -216,13 +267,12 @@ def train(
         predictions[a:b] = predict(scores[a - start : b - start])
 
     def checkpoint(trial: int, seconds: float) -> Checkpoint:
-        return Checkpoint(trial, trainer.net.weights(), predictions[:trial].copy(), list(epochs), seconds)
+        return Checkpoint(trial, trainer.net.weights(), predictions[:trial].copy(), list(epochs), seconds,
+                          trainer.random_state)
 
     times = None
     if trainer.device.standalone:
-        for train_phase, test_phase in pending:
-            for a, b in chunks(max(train_phase.start, start), test_phase.stop):
-                trainer.run_trials(a, b)
+        trainer.queue_all()
         times = trainer.build_and_run()
         record(start, schedule.n_trials)
         seconds = (times.build_seconds + times.run_seconds) / len(pending)
@@ -233,7 +283,7 @@ def train(
         first = max(train_phase.start, start)
         if not trainer.device.standalone:
             for phase in (train_phase, test_phase):
-                for a, b in chunks(max(phase.start, start), phase.stop):
+                for a, b in trainer.cuts(max(phase.start, start), phase.stop):
                     report = None
                     if on_progress:
                         report = lambda done, phase=phase, a=a, b=b: on_progress(phase, a + done * (b - a))
@@ -273,6 +323,8 @@ def train(
         schedule=schedule,
         first_trial=start,
         standalone_times=times,
+        recordings=trainer.recorder.arrays(start) if trainer.recorder else None,
+        amines=trainer.amines(start, schedule.n_trials),
     )
 
 
@@ -281,8 +333,7 @@ def evaluate(config: RunConfig, dataset: Dataset, weights: dict, project_dir: st
     schedule = test_schedule(len(dataset.train_labels), dataset.test_labels)
     trainer = Trainer(config, dataset, weights, project_dir, schedule=schedule)
     (phase,) = schedule.phases
-    for a, b in chunks(phase.start, phase.stop):
-        trainer.run_trials(a, b)
+    trainer.queue_all()
     if trainer.device.standalone:
         trainer.build_and_run()
     return accuracy(schedule, predict(trainer.scores(phase.start, phase.stop)), phase)

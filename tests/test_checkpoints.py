@@ -1,9 +1,10 @@
 """Checkpoints: an interrupted and resumed run equals the uninterrupted one.
 
 Compared: the predicted class of every trial, every weight, and the per-epoch
-accuracies. It is exact because Brian2's random numbers are reseeded from
-(seed, trial) at every chunk start (ed_brian.schedule.chunk_seed) and the state
-that crosses a trial boundary (membranes, counts) is reset there.
+accuracies. It is exact because the checkpoint keeps Brian2's random state at
+the first step of the next trial (NumPy's generator and the cython target's
+unused block, ed_brian.devices.random_state) and the state that crosses a
+trial boundary (membranes, counts, refractoriness) is reset there.
 """
 
 import os
@@ -30,11 +31,11 @@ def assert_same_run(a, b):
     ]
 
 
-@pytest.mark.parametrize("stop_after_chunks", [2, 5])
-def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, monkeypatch, stop_after_chunks):
+@pytest.mark.parametrize("codegen, stop_after_chunks", [("numpy", 2), ("numpy", 5), ("cython", 3)])
+def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, monkeypatch, codegen, stop_after_chunks):
     monkeypatch.setattr(schedule, "CHUNK_TRIALS", 7)
     data = band_dataset(20, 8)
-    config = small_config(hidden=(5,), n_train=20, n_test=8, epochs=2, seed=13)
+    config = small_config(hidden=(5,), n_train=20, n_test=8, epochs=2, seed=13, codegen=codegen)
     whole = train(config, data)
 
     calls = []
