@@ -131,9 +131,30 @@ def _train_parser(sub) -> None:
                    help="continue an interrupted run from its checkpoint (its own flags are used)")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
                    help="also checkpoint every N trials (runtime device; default: after every epoch)")
+    rec = p.add_argument_group("recording and figures")
+    rec.add_argument("--record-trials", metavar="START:STOP",
+                     help="record membrane traces and spikes in these trials (of the whole run; none by default)")
+    rec.add_argument("--record-layers", default="hidden,output",
+                     help="layers to record: input, hidden, output [%(default)s]")
+    rec.add_argument("--record-neurons", default="0:20", metavar="START:STOP",
+                     help="neurons of each layer whose membrane is recorded [%(default)s]")
+    rec.add_argument("--viz", action="store_true",
+                     help="learning curves after every epoch (a window when a display exists; always saved)")
+    rec.add_argument("--heatmap", action="store_true",
+                     help="spike-activity heatmaps of recorded trials (default: the first 3 of the last test set)")
+    rec.add_argument("--save_fig", nargs="?", const="", default=None, metavar="DIR",
+                     help="save every figure at the end (default DIR: RESULTS_DIR/figures)")
 
 
 def _other_parsers(sub) -> None:
+    p = sub.add_parser("plot", help="redraw every figure of a finished run",
+                       description="Draw learning curves, weights, confusion matrix, amines and, when the run "
+                       "recorded them, rasters, membrane traces and heatmaps, from RESULTS_DIR's files.")
+    p.add_argument("results_dir")
+    p.add_argument("--out", help="folder for the figures [RESULTS_DIR/figures]")
+    p.add_argument("--format", choices=["png", "pdf"], default="png")
+    p.add_argument("--verbose", action="store_true")
+
     p = sub.add_parser("evaluate", help="test accuracy of a finished run's weights, on any device",
                        description="Load RESULTS_DIR/config.json and weights.npz and measure the accuracy "
                        "on the fixed test set with learning off.")
@@ -226,6 +247,30 @@ def _config_and_data(args, compile: bool = True):
     return config, _load_data(config, args.data_dir), _load_weights(args.init_weights)
 
 
+def _record_spec(args, config: RunConfig):
+    from ed_brian.record import RecordSpec, parse_range
+
+    if args.record_trials is None and not args.heatmap:
+        return None
+    if args.record_trials is not None:
+        trials = parse_range(args.record_trials, "--record-trials")
+    else:
+        last_test = config.epochs * (config.n_train + config.n_test) - config.n_test
+        trials = (last_test, last_test + min(3, config.n_test))
+    layers = tuple(part.strip() for part in args.record_layers.split(",") if part.strip())
+    if args.heatmap:
+        layers = tuple(dict.fromkeys(layers + ("hidden", "output")))
+    spec = RecordSpec(trials, layers, parse_range(args.record_neurons, "--record-neurons"))
+    spec.validate(config.epochs * (config.n_train + config.n_test))
+    return spec
+
+
+def _figures_dir(args, folder: Path) -> Path | None:
+    if args.save_fig is None and not (args.viz or args.heatmap):
+        return None
+    return Path(args.save_fig) if args.save_fig else folder / "figures"
+
+
 def _stop_on_signals():
     """SIGINT/SIGTERM ask training to stop at the next chunk end; a second one aborts."""
     requested = []
@@ -257,10 +302,13 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"resuming {folder} at trial {checkpoint.trial}", file=sys.stderr)
     else:
         config, dataset, weights = _config_and_data(args)
+        _record_spec(args, config)  # bad recording flags fail before anything is written
         folder = results.new_results_dir(args.out)
         results.write_config(folder, config, dataset_source=dataset.source)
     print(f"results: {folder}", file=sys.stderr)
 
+    record = None if checkpoint else _record_spec(args, config)
+    figures = _figures_dir(args, folder)
     bar = _progress_bar(args.progress, config)
     bar.update(checkpoint.trial if checkpoint else 0)
     history = list(checkpoint.epochs) if checkpoint else []
@@ -277,13 +325,15 @@ def run_train(args: argparse.Namespace) -> int:
         if args.verbose:
             line += "  rates " + " ".join(f"{k} {v:.1f} Hz" for k, v in metrics.mean_rates.items())
         bar.write(line, file=sys.stdout)
+        if args.viz:
+            _show_curves(results.read_metrics(folder), figures)
 
     stop = _stop_on_signals()
     try:
         result = train(config, dataset, on_epoch=on_epoch, on_progress=on_progress,
                        initial_weights=weights, project_dir=args.project_dir, resume=checkpoint,
                        on_checkpoint=lambda c: results.save_checkpoint(folder, c),
-                       checkpoint_every=args.checkpoint_every, should_stop=lambda: bool(stop))
+                       checkpoint_every=args.checkpoint_every, should_stop=lambda: bool(stop), record=record)
     except Interrupted as interrupted:
         bar.close()
         results.save_checkpoint(folder, interrupted.checkpoint)
@@ -296,6 +346,18 @@ def run_train(args: argparse.Namespace) -> int:
         times = result.standalone_times
         print(f"{config.device}: build {times.build_seconds:.1f} s, run {times.run_seconds:.1f} s", file=sys.stderr)
     results.save_weights(folder, result.weights)
+    results.save_trials(folder, result, dataset.class_names)
+    if result.recordings is not None:
+        from ed_brian.record import save_recordings
+        from ed_brian.train import pixel_table
+
+        rows = result.schedule.image[result.recordings["trials"]]
+        save_recordings(folder, {**result.recordings, "images": pixel_table(dataset)[rows]})
+    if figures is not None:
+        from ed_brian.plots import draw_all
+
+        written = draw_all(folder, figures)
+        print(f"{len(written)} figures in {figures}", file=sys.stderr)
     best = max(m.test_accuracy for m in result.epochs)
     print(f"final test accuracy {result.epochs[-1].test_accuracy:.2f} % (best {best:.2f} %); saved in {folder}")
     return 0
@@ -355,7 +417,35 @@ def run_collect(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"train": run_train, "evaluate": run_evaluate, "export": run_export, "collect": run_collect}
+def _show_curves(metrics, figures: Path) -> None:
+    """Save the learning curves; on a display also show them without blocking."""
+    from ed_brian import plots
+
+    plots.learning_curves(metrics, figures / "learning_curves.png")
+    if plots.matplotlib.get_backend().lower() != "agg":
+        import matplotlib.image as mpimg
+
+        plots.plt.ion()
+        plots.plt.figure("ed-brian learning curves")
+        plots.plt.clf()
+        plots.plt.imshow(mpimg.imread(figures / "learning_curves.png"))
+        plots.plt.axis("off")
+        plots.plt.pause(0.001)
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from ed_brian.plots import draw_all
+
+    folder = Path(args.results_dir)
+    if not (folder / "config.json").exists():
+        raise UsageError(f"{folder} is not a results folder (no config.json)")
+    written = draw_all(folder, args.out, args.format)
+    for path in written:
+        print(path)
+    return 0
+
+
+COMMANDS = {"plot": run_plot, "train": run_train, "evaluate": run_evaluate, "export": run_export, "collect": run_collect}
 
 
 def main(argv: list[str] | None = None) -> int:

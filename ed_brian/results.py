@@ -20,6 +20,7 @@ from ed_brian.config import RunConfig
 
 METRICS_FIELDS = ("epoch", "train_accuracy", "test_accuracy", "seconds")
 CHECKPOINT_FILE = "checkpoint.npz"
+TRIALS_FILE = "trials.npz"
 
 
 def new_results_dir(out: str | os.PathLike | None, root: str = "results") -> Path:
@@ -135,3 +136,27 @@ def load_checkpoint(folder: Path):
         epoch_seconds=meta["epoch_seconds"],
         random_state=random or None,
     )
+
+
+def save_trials(folder: Path, result, class_names) -> None:
+    """Per trial: label, prediction, learning switch and amines, for the figures."""
+    schedule = result.schedule
+    amines = np.full((schedule.n_trials, result.scores.shape[1], 2), np.nan)
+    if result.amines is not None:
+        amines[result.first_trial :] = result.amines
+    last_test = schedule.phases[-1]
+    np.savez_compressed(
+        Path(folder) / TRIALS_FILE,
+        label=schedule.label,
+        prediction=result.predictions,
+        image=schedule.image,
+        learn=schedule.learn,
+        amines=amines,
+        test_rows=np.arange(last_test.start, last_test.stop),
+        class_names=np.array(class_names),
+    )
+
+
+def load_trials(folder: Path) -> dict[str, np.ndarray]:
+    with np.load(Path(folder) / TRIALS_FILE) as data:
+        return {key: data[key] for key in data.files}
