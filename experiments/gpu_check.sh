@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # One prepared check on a GPU machine (no network there): installs the carried
 # wheels (brian2 2.10.1, brian2cuda 1.0b1), then trains the seed's network
-# (hidden 256, MNIST, 2000 training + 1000 test trials) with cuda_standalone and
-# prints build time, run time, trials per second and accuracy.
+# (hidden 256, MNIST, N training + 1000 test trials, one epoch) with
+# cuda_standalone, once with event-driven and once with dense learning, and
+# prints build time, run time and accuracy of each.
 # Usage (repo root, wheels in .whl/, MNIST IDX files in .gpudata/mnist/):
-#   bash experiments/gpu_check.sh [OUTDIR]
+#   bash experiments/gpu_check.sh [OUTDIR] [N]
 set -uo pipefail
 out=${1:-${OUT:-/tmp/gpu_check}}
+n=${2:-10000}
 mkdir -p "$out"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
-nvidia-smi -L; nvcc --version | tail -2
+export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
+nvidia-smi -L; nvcc --version | tail -1; nproc
 python3 -c "import brian2, brian2cuda, numpy; print('brian2', brian2.__version__, 'brian2cuda', brian2cuda.__version__, 'numpy', numpy.__version__)"
-nproc
-start=$(date +%s)
-timeout 420 python3 -m ed_brian train --device cuda_standalone --mnist --data-dir .gpudata \
-    --train 2000 --test 1000 --epochs 1 --hidden 256 --lr 0.15 --spike_max_rate 150 \
-    --no-progress --verbose --out "$out/cuda_run" --project-dir /tmp/cuda_project 2>&1 | tee "$out/cuda_train.log"
-echo "wall $(( $(date +%s) - start )) s"
-cp /tmp/cuda_project/results/stdout.txt "$out/cuda_stdout.txt" 2>/dev/null
-tail -c 3000 /tmp/cuda_project/results/stdout.txt 2>/dev/null
+for mode in event dense; do
+    start=$(date +%s)
+    timeout 260 python3 -m ed_brian train --device cuda_standalone --mnist --data-dir .gpudata \
+        --train "$n" --test 1000 --epochs 1 --hidden 256 --lr 0.15 --spike_max_rate 150 \
+        --learning "$mode" --no-progress --out "$out/cuda_$mode" --project-dir "/tmp/cuda_$mode" \
+        2>&1 | grep -v "nvcc warning" | tail -5
+    echo "$mode: wall $(( $(date +%s) - start )) s for $n + 1000 trials"
+    rm -f "$out/cuda_$mode/weights.npz" "$out/cuda_$mode/checkpoint.npz"
+done
