@@ -89,9 +89,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     help="firing rate that counts as activity 1 in hidden and output units, Hz [%(default)s]")
     ed.add_argument("--input_activity", choices=["pixel", "count"], default=_ED.input_activity,
                     help="first-layer updates from the raw pixel (the seed) or the input spike count [%(default)s]")
-    ed.add_argument("--learning", choices=["event", "dense"], default=_ED.learning,
-                    help="event: updates only for units active in the trial (fast); dense: every "
-                    "synapse at every boundary. Same numbers [%(default)s]")
+    ed.add_argument("--learning", choices=["auto", "event", "dense"], default=_ED.learning,
+                    help="event: updates only for units active in the trial; dense: every synapse at "
+                    "every boundary. Same numbers; auto: event on CPU, dense on CUDA (faster on each) [%(default)s]")
     ed.add_argument("--ami", type=float, default=None,
                     help="accepted for compatibility; has no effect (it had none in the seed either)")
     ed.add_argument("--sig", type=float, default=None,

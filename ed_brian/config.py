@@ -109,7 +109,9 @@ class EDParams:
     input_activity: str = "pixel"
     # "event": updates run only for presynaptic units active in the trial;
     # "dense": every synapse runs the update at every boundary. Same numbers.
-    learning: str = "event"
+    # "auto": event on CPU devices, dense on cuda_standalone (faster there:
+    # custom events cost kernel launches at every step).
+    learning: str = "auto"
 
     def validate(self) -> None:
         if not self.lr > 0:
@@ -118,8 +120,8 @@ class EDParams:
             raise ConfigError(f"--dif must be > 0 (got {self.dif})")
         if self.diffusion not in ("seed", "uniform"):
             raise ConfigError(f"--diffusion must be 'seed' or 'uniform' (got {self.diffusion!r})")
-        if self.learning not in ("event", "dense"):
-            raise ConfigError(f"--learning must be 'event' or 'dense' (got {self.learning!r})")
+        if self.learning not in ("auto", "event", "dense"):
+            raise ConfigError(f"--learning must be auto, event or dense (got {self.learning!r})")
         if self.input_activity not in ("pixel", "count"):
             raise ConfigError(f"--input_activity must be 'pixel' or 'count' (got {self.input_activity!r})")
         if not 0 <= self.w_min <= self.w_max:

@@ -126,7 +126,7 @@ def _time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object) -> 
 
 
 def _learn_events(config: NetworkConfig, presynaptic: bool) -> dict | None:
-    if config.ed.learning == "event" and presynaptic:
+    if config.ed.learning != "dense" and presynaptic:
         return {"learn": learning.LEARN_EVENT}
     return None
 
@@ -160,7 +160,7 @@ def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace
 
 def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str) -> Synapses:
     """E/I synapses from ``pre`` to ``post`` with the ED update in ``mode`` 'event' or 'dense'."""
-    if mode == "event":
+    if mode != "dense":  # "event", or "auto" when no device chose
         syn = Synapses(
             pre, post, model=lif.SYNAPSE_MODEL,
             on_pre={"pre": lif.SYNAPSE_ON_PRE, "learning": learning.SYNAPSE_UPDATE},
@@ -251,7 +251,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
         syn.w_gain = w_gain
         synapses.append(syn)
-    if ed.learning == "event":
+    if ed.learning != "dense":
         for group in layers[:-1]:
             group.run_on_event("learn", learning.AFTER_LEARN_EVENT)
 

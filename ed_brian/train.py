@@ -10,7 +10,7 @@ standalone device every chunk is queued and all run in one compiled program.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -122,7 +122,11 @@ class Trainer:
             )
         devices.activate(self.device)
         brian2.seed(config.seed)
-        self.net: EDNetwork = build_network(config.network, pixel_table(dataset), self.schedule.tail(start_trial))
+        network = config.network
+        if network.ed.learning == "auto":
+            mode = "dense" if config.device == "cuda_standalone" else "event"
+            network = replace(network, ed=replace(network.ed, learning=mode))
+        self.net: EDNetwork = build_network(network, pixel_table(dataset), self.schedule.tail(start_trial))
         if initial_weights is not None:
             self.net.set_weights(initial_weights, expected_synapse_counts(config.network))
         self.dt = config.network.input.dt * ms
