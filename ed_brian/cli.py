@@ -239,12 +239,17 @@ def _load_weights(path):
 def _config_and_data(args, compile: bool = True):
     from ed_brian.devices import DeviceSpec, require
 
+    from ed_brian.network import check_weight_shapes, expected_synapse_counts
+
     config = config_from_args(args)
     require(DeviceSpec(config.device, config.codegen, config.threads, compile=compile))
+    weights = _load_weights(args.init_weights)
+    if weights is not None:
+        check_weight_shapes(weights, expected_synapse_counts(config.network))
     for flag in ("ami", "sig", "batch"):
         if getattr(args, flag) is not None:
             print(f"ed-brian: note: --{flag} has no effect in the spiking model (see --help)", file=sys.stderr)
-    return config, _load_data(config, args.data_dir), _load_weights(args.init_weights)
+    return config, _load_data(config, args.data_dir), weights
 
 
 def _record_spec(args, config: RunConfig):
@@ -303,8 +308,12 @@ def run_train(args: argparse.Namespace) -> int:
     else:
         config, dataset, weights = _config_and_data(args)
         _record_spec(args, config)  # bad recording flags fail before anything is written
-        folder = results.new_results_dir(args.out)
-        results.write_config(folder, config, dataset_source=dataset.source)
+        try:
+            folder = results.new_results_dir(args.out)
+            results.write_config(folder, config, dataset_source=dataset.source)
+        except OSError as error:
+            raise UsageError(f"cannot write the results folder {args.out or 'results/'}: "
+                             f"{error.strerror or error}") from None
     print(f"results: {folder}", file=sys.stderr)
 
     record = None if checkpoint else _record_spec(args, config)
@@ -347,6 +356,8 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"{config.device}: build {times.build_seconds:.1f} s, run {times.run_seconds:.1f} s", file=sys.stderr)
     results.save_weights(folder, result.weights)
     results.save_trials(folder, result, dataset.class_names)
+    for warning in result.warnings:
+        print(f"ed-brian: warning: {warning}", file=sys.stderr)
     if result.recordings is not None:
         from ed_brian.record import save_recordings
         from ed_brian.train import pixel_table
@@ -373,12 +384,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if not (folder / "config.json").exists() or not (folder / "weights.npz").exists():
         raise UsageError(f"{folder} is not a finished run (needs config.json and weights.npz)")
     config = results.read_config(folder)
+    device = args.device or config.device
     config = replace(
         config,
-        device=args.device or config.device,
+        device=device,
         codegen=args.codegen or config.codegen,
         n_test=args.test or config.n_test,
-        threads=0 if (args.device or config.device) != "cpp_standalone" else config.threads,
+        threads=config.threads if device == "cpp_standalone" else 0,
     )
     config.validate()
     dataset = _load_data(config, args.data_dir)
@@ -454,8 +466,12 @@ def main(argv: list[str] | None = None) -> int:
     if not verbose:
         from brian2 import prefs
 
-        # Brian2 and brian2cuda log at INFO on the console by default.
+        from brian2.utils.logger import BrianLogger
+
+        # Brian2 and brian2cuda log at INFO on the console by default; a network
+        # abandoned after a refused checkpoint is not worth a warning either.
         prefs.logging.console_log_level = "WARNING"
+        BrianLogger.suppress_name("unused_brian_object")
     try:
         args = parser.parse_args(argv)
         return COMMANDS[args.command](args)
@@ -464,6 +480,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"ed-brian: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as error:
+        # An unwritable results folder or a full disk: files written before stay intact.
+        if verbose:
+            raise
+        print(f"ed-brian: error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("ed-brian: interrupted; the results folder keeps the epochs finished so far", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -136,7 +136,7 @@ def activate(spec: DeviceSpec) -> None:
         prefs.devices.cpp_standalone.openmp_threads = spec.threads
         # Busy-waiting OpenMP threads collapse on a machine with other work.
         prefs.devices.cpp_standalone.run_environment_variables["OMP_WAIT_POLICY"] = "passive"
-    get_device().reinit()
+    # A fresh project: forget what an earlier run in this process queued.
     set_device(spec.name, build_on_run=False)
     get_device().reinit()
     get_device().activate(build_on_run=False)

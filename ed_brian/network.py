@@ -75,19 +75,9 @@ class EDNetwork:
         Synapses are created in the same order on every device, so the
         magnitude arrays line up; a checkpoint of another shape is refused.
         """
+        check_weight_shapes(weights, expected_counts)
         for syn in self.synapses:
-            key = f"{syn.name}/w"
-            if key not in weights:
-                raise ConfigError(f"the weights file has no projection {syn.name!r}: it is from another network shape")
-            w = np.asarray(weights[key], dtype=float)
-            if len(w) != expected_counts[syn.name]:
-                raise ConfigError(
-                    f"the weights file has {len(w)} synapses in {syn.name}, this network has "
-                    f"{expected_counts[syn.name]}: it is from another network shape"
-                )
-            if np.any(w < 0) or not np.all(np.isfinite(w)):
-                raise ConfigError(f"the weights file has negative or non-finite magnitudes in {syn.name}")
-            syn.w[:] = w
+            syn.w[:] = np.asarray(weights[f"{syn.name}/w"], dtype=float)
 
     def spike_totals(self) -> dict[str, np.ndarray]:
         return {layer.name: np.array(layer.spikes_total[:]) for layer in self.layers}
@@ -112,6 +102,22 @@ def expected_synapse_counts(config: NetworkConfig) -> dict[str, int]:
         per_class = sizes[post] // K
         counts[f"{pre}_to_{post}"] = sizes[pre] * (per_class if pre != "relay" else sizes[post])
     return counts
+
+
+def check_weight_shapes(weights: dict[str, np.ndarray], expected_counts: dict[str, int]) -> None:
+    """ConfigError unless ``weights`` has every projection with the expected number of magnitudes >= 0."""
+    for name, count in expected_counts.items():
+        key = f"{name}/w"
+        if key not in weights:
+            raise ConfigError(f"the weights file has no projection {name!r}: it is from another network shape")
+        w = np.asarray(weights[key], dtype=float)
+        if len(w) != count:
+            raise ConfigError(
+                f"the weights file has {len(w)} synapses in {name}, this network has {count}: "
+                "it is from another network shape"
+            )
+        if np.any(w < 0) or not np.all(np.isfinite(w)):
+            raise ConfigError(f"the weights file has negative or non-finite magnitudes in {name}")
 
 
 def _time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object) -> dict:

@@ -21,6 +21,7 @@ from brian2 import ms
 from ed_brian import devices
 from ed_brian.config import ConfigError, RunConfig
 from ed_brian.data import Dataset
+from ed_brian.invariants import InvariantError, check_weights, layer_warnings
 from ed_brian.network import EDNetwork, build_network, expected_synapse_counts
 from ed_brian.record import Recorder, RecordSpec
 from ed_brian.schedule import Phase, Schedule, build_schedule, chunks, test_schedule
@@ -66,6 +67,7 @@ class TrainingResult:
     first_trial: int = 0  # where this process started (a resumed run starts later)
     standalone_times: devices.StandaloneTimes | None = None
     recordings: dict | None = None  # see ed_brian.record
+    warnings: list[str] = field(default_factory=list)  # silent or saturated layers
     amines: np.ndarray | None = None  # (n_trials - first_trial, K, 2): A+ and A- of every output unit
 
 
@@ -318,10 +320,14 @@ def train(
             last_checkpoint = test_phase.stop
         if should_stop and should_stop() and test_phase.stop < schedule.n_trials:
             raise Interrupted(checkpoint(test_phase.stop, 0.0))
+    weights = trainer.net.weights()
+    check_weights(config.network, weights)
+    if not np.all(np.isfinite(scores)):
+        raise InvariantError("output scores contain NaN or infinite values")
     return TrainingResult(
         config=config,
         epochs=epochs,
-        weights=trainer.net.weights(),
+        weights=weights,
         predictions=predictions,
         scores=scores,
         schedule=schedule,
@@ -329,6 +335,7 @@ def train(
         standalone_times=times,
         recordings=trainer.recorder.arrays(start) if trainer.recorder else None,
         amines=trainer.amines(start, schedule.n_trials),
+        warnings=layer_warnings(config.network, epochs[-1].mean_rates) if epochs else [],
     )
 
 
