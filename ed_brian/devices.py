@@ -59,9 +59,8 @@ def use_runtime(codegen: str = "auto") -> str:
     'auto' takes cython when a C compiler works and numpy otherwise (Brian2's
     own rule); compiled cython code is cached under ~/.cython between runs.
     """
-    device = get_device()
-    if device.__class__.__name__ != "RuntimeDevice":
-        device.reinit()
+    if get_device().__class__.__name__ != "RuntimeDevice":
+        # Left as it is: a StandaloneSession may still rerun its program.
         set_device("runtime")
     prefs.codegen.target = codegen
     return codegen

@@ -20,7 +20,7 @@ from ed_brian.config import RunConfig
 from ed_brian.data import Dataset
 from ed_brian.network import expected_synapse_counts
 from ed_brian.schedule import Phase, Schedule
-from ed_brian.train import EpochMetrics, Trainer, accuracy, epoch_pairs, predict
+from ed_brian.train import EpochMetrics, Trainer, epoch_metrics, predict
 
 EXPORT_FILE = "ed_brian_export.json"
 
@@ -103,11 +103,7 @@ def collect_results(folder: str | Path) -> tuple[list[EpochMetrics], dict[str, n
         i, j = load(f"{name}/i"), load(f"{name}/j")
         weights.update({f"{name}/i": i, f"{name}/j": j, f"{name}/w": load(f"{name}/w")})
         weights[f"{name}/sign"] = (load(f"{pre}/ptype")[i] * load(f"{post}/ptype")[j]).astype(np.int8)
-    predictions = predict(scores)
-    metrics = [
-        EpochMetrics(train.epoch, accuracy(schedule, predictions, train), accuracy(schedule, predictions, test), 0.0)
-        for train, test in epoch_pairs(schedule)
-    ]
+    metrics = epoch_metrics(schedule, predict(scores))
     return metrics, weights, scores
 
 

@@ -51,6 +51,7 @@ class EDNetwork:
     synapses: list[Synapses]  # layers[k] -> layers[k+1]
     score_monitor: StateMonitor  # output scores of trial k-1 at t = k*T
     trial_steps: int
+    tables: dict[str, TimedArray]  # images and schedule, by name (run_args keys in standalone)
 
     @property
     def output(self) -> NeuronGroup:
@@ -120,15 +121,22 @@ def check_weight_shapes(weights: dict[str, np.ndarray], expected_counts: dict[st
             raise ConfigError(f"the weights file has negative or non-finite magnitudes in {name}")
 
 
+def schedule_values(schedule: Schedule) -> dict[str, np.ndarray]:
+    """The per-trial TimedArray values of ``schedule``, by TimedArray name."""
+    return {
+        "trial_image": schedule.image,
+        "prev_image": schedule.previous(schedule.image),
+        "prev_label": schedule.previous(schedule.label, fill=-1),
+        "prev_learn": schedule.previous(schedule.learn),
+    }
+
+
 def _time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object) -> dict:
     # Image k is row k of `pixels`, looked up at time k seconds: a table, not a signal.
-    return {
-        "pixels": TimedArray(pixel_table, dt=1 * second, name="pixels"),
-        "trial_image": TimedArray(schedule.image, dt=trial, name="trial_image"),
-        "prev_image": TimedArray(schedule.previous(schedule.image), dt=trial, name="prev_image"),
-        "prev_label": TimedArray(schedule.previous(schedule.label, fill=-1), dt=trial, name="prev_label"),
-        "prev_learn": TimedArray(schedule.previous(schedule.learn), dt=trial, name="prev_learn"),
-    }
+    tables = {"pixels": TimedArray(pixel_table, dt=1 * second, name="pixels")}
+    for name, values in schedule_values(schedule).items():
+        tables[name] = TimedArray(values, dt=trial, name=name)
+    return tables
 
 
 def _learn_events(config: NetworkConfig, presynaptic: bool) -> dict | None:
@@ -279,4 +287,4 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         output, ["score", "amine_exc", "amine_inh"], record=True, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name="output_scores"
     )
     network = Network(poisson, drive, *layers, *synapses, scores, name="ed_network")
-    return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial)
+    return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial, tables)

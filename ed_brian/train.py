@@ -16,7 +16,7 @@ from typing import Callable
 
 import brian2
 import numpy as np
-from brian2 import ms
+from brian2 import get_device, ms
 
 from ed_brian import devices
 from ed_brian.config import ConfigError, RunConfig
@@ -228,6 +228,16 @@ def epoch_pairs(schedule: Schedule) -> list[tuple[Phase, Phase]]:
     return list(zip(schedule.phases[0::2], schedule.phases[1::2]))
 
 
+def epoch_metrics(schedule: Schedule, predictions: np.ndarray, seconds: float = 0.0,
+                  rates: dict | None = None) -> list[EpochMetrics]:
+    """Every epoch's accuracies from the predictions of a whole run (standalone devices)."""
+    return [
+        EpochMetrics(train.epoch, accuracy(schedule, predictions, train), accuracy(schedule, predictions, test),
+                     seconds, rates or {})
+        for train, test in epoch_pairs(schedule)
+    ]
+
+
 def train(
     config: RunConfig,
     dataset: Dataset,
@@ -348,3 +358,72 @@ def evaluate(config: RunConfig, dataset: Dataset, weights: dict, project_dir: st
     if trainer.device.standalone:
         trainer.build_and_run()
     return accuracy(schedule, predict(trainer.scores(phase.start, phase.stop)), phase)
+
+
+class StandaloneSession:
+    """Compile once, run many: one standalone program, rerun with ``run_args``.
+
+    The program is built for one network shape and schedule length. Each
+    ``run`` replaces, without recompiling, the images (a dataset of the same
+    sizes), the training order (a shuffle seed), the initial weights and the
+    learning rate; the Poisson random stream is the one compiled in. Runtime
+    runs may come in between; another standalone run in the same process
+    starts a new project and ends the session.
+    """
+
+    def __init__(self, config: RunConfig, dataset: Dataset, project_dir: str | Path | None = None):
+        if config.device == "runtime":
+            raise ConfigError("a standalone session needs --device cpp_standalone or cuda_standalone")
+        self.config = config
+        self.trainer = Trainer(config, dataset, project_dir=project_dir)
+        self.trainer.queue_all()
+        self.device = get_device()
+        self.build_seconds = devices.build_and_run(self.trainer.device, self.trainer.project_dir,
+                                                   run=False).build_seconds
+
+    def run(self, dataset: Dataset | None = None, shuffle_seed: int | None = None,
+            initial_weights: dict | None = None, lr: float | None = None) -> TrainingResult:
+        from ed_brian.network import check_weight_shapes, schedule_values
+
+        net, config = self.trainer.net, self.config
+        run_args = {}
+        schedule = self.trainer.schedule
+        if dataset is not None or shuffle_seed is not None:
+            data = dataset
+            if data is not None:
+                table = pixel_table(data)
+                if table.shape != net.tables["pixels"].values.shape:
+                    raise ConfigError(f"the program was built for {len(net.tables['pixels'].values)} images")
+                run_args[net.tables["pixels"]] = table
+                labels = data.train_labels, data.test_labels
+            else:
+                n_train = config.n_train
+                labels = schedule.label[:n_train], schedule.label[n_train:n_train + config.n_test]
+            rng = np.random.default_rng(config.seed if shuffle_seed is None else shuffle_seed)
+            schedule = build_schedule(*labels, config.epochs, rng, config.shuffle)
+            for name, values in schedule_values(schedule).items():
+                run_args[net.tables[name]] = values
+        if initial_weights is not None:
+            check_weight_shapes(initial_weights, expected_synapse_counts(config.network))
+            for syn in net.synapses:
+                run_args[syn.w] = np.asarray(initial_weights[f"{syn.name}/w"], dtype=float)
+        if lr is not None:
+            for layer in net.layers[1:]:
+                run_args[layer.lr] = lr
+        start = time.perf_counter()
+        self.device.run(str(self.trainer.project_dir), with_output=False, run_args=run_args)
+        seconds = time.perf_counter() - start
+        scores = self.trainer.scores(0, schedule.n_trials)
+        predictions = predict(scores)
+        simulated = schedule.n_trials * config.network.input.sim_time * 1e-3
+        rates = {name: float(count.mean() / simulated) for name, count in net.spike_totals().items()}
+        pairs = epoch_pairs(schedule)
+        return TrainingResult(
+            config=config,
+            epochs=epoch_metrics(schedule, predictions, seconds / len(pairs), rates),
+            weights=net.weights(),
+            predictions=predictions,
+            scores=scores,
+            schedule=schedule,
+            standalone_times=devices.StandaloneTimes(0.0, seconds),
+        )

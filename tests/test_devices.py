@@ -86,3 +86,29 @@ def test_cuda_without_brian2cuda_or_gpu_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "brian2cuda", None)
     with pytest.raises(DeviceError, match=r"pip install 'ed-brian\[cuda\]'"):
         require(DeviceSpec("cuda_standalone"))
+
+
+def test_standalone_session_reruns_with_run_args_without_rebuilding(tmp_path):
+    from ed_brian.export import initial_weights
+    from ed_brian.train import StandaloneSession
+
+    data, other = band_dataset(16, 8), band_dataset(16, 8, seed=5)
+    config = replace(small_config(hidden=(5,), n_train=16, n_test=8, seed=2), device="cpp_standalone")
+    session = StandaloneSession(config, data, tmp_path / "project")
+    program = tmp_path / "project" / "main"
+    built = program.stat().st_mtime_ns
+    first = session.run()
+    reference = train(replace(config, device="runtime", codegen="cython"), data)
+    np.testing.assert_array_equal(first.predictions, reference.predictions)
+
+    # New images, initial weights and learning rate, same program.
+    weights = initial_weights(config)
+    faster = replace(config.network, ed=replace(config.network.ed, lr=0.3))
+    second = session.run(dataset=other, initial_weights=weights, lr=0.3)
+    assert program.stat().st_mtime_ns == built
+    expected = train(replace(config, network=faster, device="runtime", codegen="cython"), other,
+                     initial_weights=weights)
+    np.testing.assert_array_equal(second.predictions, expected.predictions)
+    for key, value in expected.weights.items():
+        np.testing.assert_array_equal(second.weights[key], value, err_msg=key)
+    assert not np.array_equal(second.weights["relay_to_hidden_1/w"], first.weights["relay_to_hidden_1/w"])
