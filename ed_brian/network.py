@@ -52,6 +52,7 @@ class EDNetwork:
     score_monitor: StateMonitor  # output scores of trial k-1 at t = k*T
     trial_steps: int
     tables: dict[str, TimedArray]  # images and schedule, by name (run_args keys in standalone)
+    stats_monitor: StateMonitor  # first-layer totals of trial k-1 at t = k*T, for mean |dw|
 
     @property
     def output(self) -> NeuronGroup:
@@ -286,5 +287,15 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     scores = StateMonitor(
         output, ["score", "amine_exc", "amine_inh"], record=True, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name="output_scores"
     )
-    network = Network(poisson, drive, *layers, *synapses, scores, name="ed_network")
-    return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial, tables)
+    # Mean |dw| of the first projection factorises into four sums:
+    # sum_ij a_i f_j = (sum_E a)(sum fac_exc) + (sum_I a)(sum fac_inh).
+    stats = NeuronGroup(1, lif.STATS_EQUATIONS, clock=trial_clock, name="learning_stats")
+    sums = []
+    for group, model in ((relay, lif.RELAY_TO_STATS), (hidden[0], lif.HIDDEN_TO_STATS)):
+        link = Synapses(group, stats, model=model, clock=trial_clock, name=f"{group.name}_to_stats")
+        link.connect()
+        sums.append(link)
+    stats_monitor = StateMonitor(stats, ["exc_activity", "inh_activity", "fac_exc_total", "fac_inh_total"],
+                                 record=0, clock=trial_clock, when="end", name="learning_stats_monitor")
+    network = Network(poisson, drive, *layers, *synapses, scores, stats, *sums, stats_monitor, name="ed_network")
+    return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial, tables, stats_monitor)

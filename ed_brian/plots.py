@@ -168,19 +168,32 @@ def effective_input_weights(weights: dict, n_classes: int, class_names, path: Pa
     return _save(fig, path)
 
 
-def amine_statistics(amines: np.ndarray, learn: np.ndarray, path: Path, window: int = 50) -> Path:
-    """Per training trial: mean A+ and A- over the class networks, and their running mean."""
-    train = amines[learn.astype(bool)]
-    fig, ax = plt.subplots(figsize=(10, 3.5))
+def _running_mean(ax, values: np.ndarray, label: str, window: int) -> None:
+    ax.plot(values, lw=0.4, alpha=0.35)
+    if len(values) >= window:
+        smooth = np.convolve(values, np.ones(window) / window, mode="valid")
+        ax.plot(np.arange(window - 1, len(values)), smooth, lw=1.5, label=f"{label}, mean of {window}")
+
+
+def learning_statistics(amines: np.ndarray, mean_dw: np.ndarray | None, learn: np.ndarray, path: Path,
+                        window: int = 50) -> Path:
+    """Per training trial: mean A+ and A- over the class networks, and mean |dw| of the first layer."""
+    train = learn.astype(bool)
+    panels = 2 if mean_dw is not None else 1
+    fig, axes = plt.subplots(panels, 1, figsize=(10, 3.2 * panels), sharex=True, squeeze=False)
+    ax = axes[0, 0]
     for channel, label in ((0, "A+ (output too low)"), (1, "A- (output too high)")):
-        values = train[:, :, channel].mean(axis=1)
-        ax.plot(values, lw=0.4, alpha=0.35)
-        if len(values) >= window:
-            smooth = np.convolve(values, np.ones(window) / window, mode="valid")
-            ax.plot(np.arange(window - 1, len(values)), smooth, lw=1.5, label=f"{label}, mean of {window}")
-    ax.set(xlabel="training trial", ylabel="amine (mean over classes)", title="Amine released per trial")
+        _running_mean(ax, amines[train][:, :, channel].mean(axis=1), label, window)
+    ax.set(ylabel="amine (mean over classes)", title="Amine released and weight change per training trial")
     ax.legend()
-    ax.grid(alpha=0.3)
+    if mean_dw is not None:
+        ax = axes[1, 0]
+        _running_mean(ax, mean_dw[train], "mean |dw|, relay -> hidden_1", window)
+        ax.set(ylabel="mean |dw|")
+        ax.legend()
+    for ax in axes[:, 0]:
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("training trial")
     return _save(fig, path)
 
 
@@ -205,7 +218,8 @@ def draw_all(folder: str | Path, out: str | Path | None = None, fmt: str = "png"
         test = trials["test_rows"]
         written.append(confusion_matrix(trials["label"][test], trials["prediction"][test], names,
                                         out / f"confusion_matrix.{fmt}"))
-        written.append(amine_statistics(trials["amines"], trials["learn"], out / f"amines.{fmt}"))
+        written.append(learning_statistics(trials["amines"], trials.get("mean_dw"), trials["learn"],
+                                           out / f"learning_statistics.{fmt}"))
     if (folder / "recordings.npz").exists():
         rec = load_recordings(folder / "recordings.npz")
         rec = {k: np.asarray(v) for k, v in rec.items()}

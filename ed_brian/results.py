@@ -142,8 +142,11 @@ def save_trials(folder: Path, result, class_names) -> None:
     """Per trial: label, prediction, learning switch and amines, for the figures."""
     schedule = result.schedule
     amines = np.full((schedule.n_trials, result.scores.shape[1], 2), np.nan)
+    mean_dw = np.full(schedule.n_trials, np.nan)
     if result.amines is not None:
         amines[result.first_trial :] = result.amines
+    if result.mean_dw is not None:
+        mean_dw[result.first_trial :] = result.mean_dw
     last_test = schedule.phases[-1]
     np.savez_compressed(
         Path(folder) / TRIALS_FILE,
@@ -152,6 +155,7 @@ def save_trials(folder: Path, result, class_names) -> None:
         image=schedule.image,
         learn=schedule.learn,
         amines=amines,
+        mean_dw=mean_dw,
         test_rows=np.arange(last_test.start, last_test.stop),
         class_names=np.array(class_names),
     )

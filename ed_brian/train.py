@@ -69,6 +69,7 @@ class TrainingResult:
     recordings: dict | None = None  # see ed_brian.record
     warnings: list[str] = field(default_factory=list)  # silent or saturated layers
     amines: np.ndarray | None = None  # (n_trials - first_trial, K, 2): A+ and A- of every output unit
+    mean_dw: np.ndarray | None = None  # (n_trials - first_trial,): mean |dw| of the first projection
 
 
 def pixel_table(dataset: Dataset) -> np.ndarray:
@@ -205,6 +206,14 @@ class Trainer:
         mon = self.net.score_monitor
         return np.stack([np.array(mon.amine_exc[:, first : first + stop - start]).T,
                          np.array(mon.amine_inh[:, first : first + stop - start]).T], axis=-1)
+
+    def mean_dw(self, start: int, stop: int) -> np.ndarray:
+        """Mean |dw| over the relay -> hidden_1 synapses after each of trials [start, stop)."""
+        first = start - self.offset + 1
+        mon = self.net.stats_monitor
+        part = lambda name: np.array(getattr(mon, name)[0, first : first + stop - start])
+        total = part("exc_activity") * part("fac_exc_total") + part("inh_activity") * part("fac_inh_total")
+        return total / len(self.net.synapses[0])
 
     def mean_rates(self, seconds_simulated: float) -> dict[str, float]:
         """Mean firing rate (Hz) of each layer since the last call (standalone: since the start)."""
@@ -345,6 +354,7 @@ def train(
         standalone_times=times,
         recordings=trainer.recorder.arrays(start) if trainer.recorder else None,
         amines=trainer.amines(start, schedule.n_trials),
+        mean_dw=trainer.mean_dw(start, schedule.n_trials),
         warnings=layer_warnings(config.network, epochs[-1].mean_rates) if epochs else [],
     )
 

@@ -83,3 +83,20 @@ w : 1                             # magnitude, never negative
 w_gain : volt (shared, constant)  # R_m * q_syn / tau_m of the target layer
 """
 SYNAPSE_ON_PRE = "v_post += w_gain * ptype_pre * ptype_post * w"
+
+# Per-trial totals for the learning statistics (one unit, updated at trial
+# boundaries through summed variables).
+STATS_EQUATIONS = """
+exc_activity : 1               # sum of the relay's E activities
+inh_activity : 1               # sum of the relay's I activities
+fac_exc_total : 1              # sum of the first hidden layer's E update factors
+fac_inh_total : 1              # sum of the first hidden layer's I update factors
+"""
+RELAY_TO_STATS = """
+exc_activity_post = act_exc_pre : 1 (summed)
+inh_activity_post = act_inh_pre : 1 (summed)
+"""
+HIDDEN_TO_STATS = """
+fac_exc_total_post = fac_exc_pre : 1 (summed)
+fac_inh_total_post = fac_inh_pre : 1 (summed)
+"""

@@ -83,6 +83,12 @@ def test_weight_change_matches_formula(input_activity, learning_mode):
         np.testing.assert_allclose(change, expected[syn.name], rtol=1e-9, atol=1e-12, err_msg=syn.name)
         assert np.any(change > 0), f"{syn.name} did not learn"
     relay_to_hidden = net.synapses[0]
+    # The per-trial learning statistics give the same mean |dw| (sample 1: trial 0).
+    mon = net.stats_monitor
+    mean_dw = (mon.exc_activity[0, 1] * mon.fac_exc_total[0, 1]
+               + mon.inh_activity[0, 1] * mon.fac_inh_total[0, 1]) / len(relay_to_hidden)
+    change = np.asarray(relay_to_hidden.w[:]) - before[relay_to_hidden.name]
+    assert mean_dw == pytest.approx(np.abs(change).mean(), rel=1e-9)
     black = np.asarray(relay_to_hidden.i[:]) < 8
     assert np.all(relay_to_hidden.w[:][black] == before[relay_to_hidden.name][black])
 

@@ -44,7 +44,7 @@ def test_figures_render_headless_from_a_real_run(tmp_path):
     assert rec["output/v"].has_same_dimensions(volt)
     figures = sorted((out / "figures").glob("*.png"))
     names = {path.stem for path in figures}
-    assert {"learning_curves", "first_layer_weights", "confusion_matrix", "amines", "raster",
+    assert {"learning_curves", "first_layer_weights", "confusion_matrix", "learning_statistics", "raster",
             "membrane_hidden_1", "membrane_output", "heatmap_trial30", "heatmap_trial31"} <= names
     for path in figures:
         image = mpimg.imread(path)
