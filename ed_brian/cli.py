@@ -55,6 +55,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     data.add_argument("--no_shuffle", action="store_true", help="present training images in file order")
 
     net = p.add_argument_group("network")
+    net.add_argument("--model", choices=["lif", "simple"], default=_RUN.model,
+                     help="lif: the full model (models/lif.py); simple: the same network with one hidden "
+                     "layer, written to be read (models/simple.py) [%(default)s]")
     net.add_argument("--hidden", type=parse_hidden, default=NetworkConfig().hidden, metavar="H[,H...]",
                      help="hidden units per class network, per layer [256]")
     net.add_argument("--v_rest", type=float, default=_LIF.v_rest, help="resting potential, mV [%(default)s]")
@@ -204,7 +207,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ),
     )
     config = RunConfig(
-        network=network, dataset=args.dataset or "fashion-subset", n_train=args.train, n_test=args.test,
+        network=network, model=args.model, dataset=args.dataset or "fashion-subset", n_train=args.train, n_test=args.test,
         epochs=args.epochs, seed=args.seed, shuffle=not args.no_shuffle, device=args.device,
         codegen=args.codegen, threads=args.threads,
     )
@@ -358,6 +361,8 @@ def run_train(args: argparse.Namespace) -> int:
     results.save_trials(folder, result, dataset.class_names)
     for warning in result.warnings:
         print(f"ed-brian: warning: {warning}", file=sys.stderr)
+    if args.verbose and config.model == "simple":
+        _print_trials(result)
     if result.recordings is not None:
         from ed_brian.record import save_recordings
         from ed_brian.train import pixel_table
@@ -427,6 +432,17 @@ def run_collect(args: argparse.Namespace) -> int:
         print(f"epoch {m.epoch:3d}  train {m.train_accuracy:6.2f} %  test {m.test_accuracy:6.2f} %")
     print(f"wrote {folder}/metrics.csv and {folder}/weights.npz")
     return 0
+
+
+def _print_trials(result) -> None:
+    """Per trial: label, prediction, the amines (the error split by sign) and mean |dw|."""
+    schedule, first = result.schedule, result.first_trial
+    print("trial  phase  label  predicted   A+(true class)  A-(sum others)   mean|dw|")
+    for phase in schedule.phases:
+        for k in range(max(phase.start, first), phase.stop):
+            label, amines = schedule.label[k], result.amines[k - first]
+            print(f"{k:5d}  {phase.kind:5s}  {label:5d}  {result.predictions[k]:9d}  "
+                  f"{amines[label, 0]:14.3f}  {amines[:, 1].sum():14.3f}  {result.mean_dw[k - first]:9.2e}")
 
 
 def _show_curves(metrics, figures: Path) -> None:

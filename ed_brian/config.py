@@ -159,6 +159,7 @@ class RunConfig:
     """One training run: data sizes, epochs, seed and where it runs."""
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    model: str = "lif"  # "lif" (models/lif.py) or "simple" (models/simple.py)
     dataset: str = "fashion-subset"
     n_train: int = 1000
     n_test: int = 500
@@ -178,6 +179,16 @@ class RunConfig:
 
         DeviceSpec(self.device, self.codegen, self.threads).validate()
         self.network.validate()
+        if self.model not in ("lif", "simple"):
+            raise ConfigError(f"--model must be lif or simple (got {self.model!r})")
+        if self.model == "simple":
+            net = self.network
+            if len(net.hidden) != 1:
+                raise ConfigError("--model simple has one hidden layer: give --hidden H")
+            if net.ed.learning == "event" or net.ed.input_activity != "pixel" or not net.input.shared_ei_trains:
+                raise ConfigError("--model simple learns densely from pixels with shared E/I trains; "
+                                  "use --model lif for --learning event, --input_activity count or "
+                                  "--independent_ei_trains")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -22,6 +22,7 @@ from ed_brian import devices
 from ed_brian.config import ConfigError, RunConfig
 from ed_brian.data import Dataset
 from ed_brian.invariants import InvariantError, check_weights, layer_warnings
+from ed_brian.models import simple
 from ed_brian.network import EDNetwork, build_network, expected_synapse_counts
 from ed_brian.record import Recorder, RecordSpec
 from ed_brian.schedule import Phase, Schedule, build_schedule, chunks, test_schedule
@@ -127,9 +128,10 @@ class Trainer:
         brian2.seed(config.seed)
         network = config.network
         if network.ed.learning == "auto":
-            mode = "dense" if config.device == "cuda_standalone" else "event"
+            mode = "dense" if config.device == "cuda_standalone" or config.model == "simple" else "event"
             network = replace(network, ed=replace(network.ed, learning=mode))
-        self.net: EDNetwork = build_network(network, pixel_table(dataset), self.schedule.tail(start_trial))
+        build = simple.build if config.model == "simple" else build_network
+        self.net: EDNetwork = build(network, pixel_table(dataset), self.schedule.tail(start_trial))
         if initial_weights is not None:
             self.net.set_weights(initial_weights, expected_synapse_counts(config.network))
         self.dt = config.network.input.dt * ms

@@ -36,13 +36,14 @@ def band_dataset(n_train: int, n_test: int, n_classes: int = 4, seed: int = 0) -
 
 
 def small_config(n_classes: int = 4, hidden=(6,), epochs: int = 1, n_train: int = 40, n_test: int = 20,
-                 codegen: str = "numpy", seed: int = 3, sim_time: float = 20.0, **ed) -> RunConfig:
+                 codegen: str = "numpy", seed: int = 3, sim_time: float = 20.0, model: str = "lif",
+                 **ed) -> RunConfig:
     return RunConfig(
         network=NetworkConfig(
             hidden=tuple(hidden), n_classes=n_classes,
             input=InputParams(sim_time=sim_time), ed=EDParams(**ed),
         ),
-        dataset="bands", n_train=n_train, n_test=n_test, epochs=epochs, seed=seed, codegen=codegen,
+        model=model, dataset="bands", n_train=n_train, n_test=n_test, epochs=epochs, seed=seed, codegen=codegen,
     )
 
 
