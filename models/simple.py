@@ -60,12 +60,10 @@ def build(config, pixel_table: np.ndarray, schedule):
     poisson = PoissonGroup(784, rates="max_rate * pixels(trial_image(t) * second, i)",
                            name="poisson", namespace=namespace)
 
-    # Kaneko duplicates every input: an excitatory (ptype +1) and an inhibitory
-    # (ptype -1) copy. Both relay the same Poisson spikes, one step later.
-    # `activity` is what the learning rule uses as x_j: the raw pixel value.
-    relay = NeuronGroup(1568, """
-        pending : integer
-        pixel : integer (constant)
+    # Every unit has a type (ptype: +1 excitatory, -1 inhibitory), a class
+    # network, a spike count for the current trial, and the activity of the
+    # last trial (split by type for the learning rule).
+    unit = """
         ptype : 1 (constant)
         network : integer (constant)
         count : integer
@@ -74,6 +72,14 @@ def build(config, pixel_table: np.ndarray, schedule):
         act_exc : 1
         act_inh : 1
         n_ref : 1 (shared, constant)
+        """
+
+    # Kaneko duplicates every input: an excitatory and an inhibitory copy. Both
+    # relay the same Poisson spikes, one step later. Their `activity` is what
+    # the learning rule uses as x_j: the raw pixel value.
+    relay = NeuronGroup(1568, unit + """
+        pending : integer
+        pixel : integer (constant)
         """, threshold="pending > 0", reset="pending = 0\ncount += 1\nspikes_total += 1",
         name="relay", namespace=namespace)
     relay.ptype = "1 - 2 * (i % 2)"
@@ -85,9 +91,8 @@ def build(config, pixel_table: np.ndarray, schedule):
 
     # Hidden and output units: leaky integrate-and-fire neurons with a tonic
     # current that makes them fire at a baseline rate with no net input.
-    # `count` collects the spikes of the trial; the learning variables below
-    # are filled in at the end of every trial.
-    neuron = """
+    # The learning factors below are filled in at the end of every trial.
+    neuron = unit + """
         dv/dt = (v_rest + R_m * I_bias - v) / tau_m : volt (unless refractory)
         v_rest : volt (shared, constant)
         v_threshold : volt (shared, constant)
@@ -96,14 +101,6 @@ def build(config, pixel_table: np.ndarray, schedule):
         tau_ref : second (shared, constant)
         R_m : ohm (shared, constant)
         I_bias : amp (shared, constant)
-        ptype : 1 (constant)
-        network : integer (constant)
-        count : integer
-        spikes_total : integer
-        activity : 1
-        act_exc : 1
-        act_inh : 1
-        n_ref : 1 (shared, constant)
         fac_exc : 1
         fac_inh : 1
         lr : 1 (shared, constant)
