@@ -55,9 +55,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     data.add_argument("--no_shuffle", action="store_true", help="present training images in file order")
 
     net = p.add_argument_group("network")
-    net.add_argument("--model", choices=["lif", "simple"], default=_RUN.model,
+    net.add_argument("--model", choices=["lif", "simple", "frelu"], default=_RUN.model,
                      help="lif: the full model (models/lif.py); simple: the same network with one hidden "
-                     "layer, written to be read (models/simple.py) [%(default)s]")
+                     "layer, written to be read (models/simple.py); frelu: spiking input, FReLU rate "
+                     "hidden and output units (models/frelu.py) [%(default)s]")
     net.add_argument("--hidden", type=parse_hidden, default=NetworkConfig().hidden, metavar="H[,H...]",
                      help="hidden units per class network, per layer [256]")
     net.add_argument("--v_rest", type=float, default=_LIF.v_rest, help="resting potential, mV [%(default)s]")
@@ -98,7 +99,8 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     ed.add_argument("--ami", type=float, default=None,
                     help="accepted for compatibility; has no effect (it had none in the seed either)")
     ed.add_argument("--sig", type=float, default=None,
-                    help="accepted for compatibility; has no effect: units here are LIF neurons, not sigmoids")
+                    help="FReLU slope u0 for --model frelu [1.2]; has no effect on the LIF models, whose units "
+                    "are neurons, not sigmoids")
     ed.add_argument("--batch", type=int, default=None,
                     help="accepted for compatibility; has no effect: ED learns online, after every trial")
 
@@ -204,6 +206,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ed=EDParams(
             lr=args.lr, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,
             activity_rate=args.activity_rate, input_activity=args.input_activity, learning=args.learning,
+            **({"sig": args.sig} if args.sig is not None else {}),
         ),
     )
     config = RunConfig(
@@ -250,7 +253,7 @@ def _config_and_data(args, compile: bool = True):
     if weights is not None:
         check_weight_shapes(weights, expected_synapse_counts(config.network))
     for flag in ("ami", "sig", "batch"):
-        if getattr(args, flag) is not None:
+        if getattr(args, flag) is not None and not (flag == "sig" and args.model == "frelu"):
             print(f"ed-brian: note: --{flag} has no effect in the spiking model (see --help)", file=sys.stderr)
     return config, _load_data(config, args.data_dir), weights
 

@@ -112,6 +112,8 @@ class EDParams:
     # "auto": event on CPU devices, dense on cuda_standalone (faster there:
     # custom events cost kernel launches at every step).
     learning: str = "auto"
+    # Slope parameter u0 of the FReLU units (--model frelu), the seed's --sig.
+    sig: float = 1.2
 
     def validate(self) -> None:
         if not self.lr > 0:
@@ -179,8 +181,15 @@ class RunConfig:
 
         DeviceSpec(self.device, self.codegen, self.threads).validate()
         self.network.validate()
-        if self.model not in ("lif", "simple"):
-            raise ConfigError(f"--model must be lif or simple (got {self.model!r})")
+        if self.model not in ("lif", "simple", "frelu"):
+            raise ConfigError(f"--model must be lif, simple or frelu (got {self.model!r})")
+        if self.model == "frelu":
+            if self.network.ed.learning == "event":
+                raise ConfigError("--model frelu learns in the dense form: drop --learning event")
+            if not self.network.input.shared_ei_trains:
+                raise ConfigError("--model frelu shares the E/I input trains: drop --independent_ei_trains")
+            if not self.network.ed.sig > 0:
+                raise ConfigError(f"--sig must be > 0 (got {self.network.ed.sig})")
         if self.model == "simple":
             net = self.network
             if len(net.hidden) != 1:

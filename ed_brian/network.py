@@ -82,7 +82,8 @@ class EDNetwork:
             syn.w[:] = np.asarray(weights[f"{syn.name}/w"], dtype=float)
 
     def spike_totals(self) -> dict[str, np.ndarray]:
-        return {layer.name: np.array(layer.spikes_total[:]) for layer in self.layers}
+        return {layer.name: np.array(layer.spikes_total[:]) for layer in self.layers
+                if "spikes_total" in layer.variables}
 
 
 def layer_sizes(config: NetworkConfig) -> dict[str, int]:
@@ -132,7 +133,7 @@ def schedule_values(schedule: Schedule) -> dict[str, np.ndarray]:
     }
 
 
-def _time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object) -> dict:
+def time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object) -> dict:
     # Image k is row k of `pixels`, looked up at time k seconds: a table, not a signal.
     tables = {"pixels": TimedArray(pixel_table, dt=1 * second, name="pixels")}
     for name, values in schedule_values(schedule).items():
@@ -192,6 +193,23 @@ def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str) 
     return syn
 
 
+def learning_stats(relay: NeuronGroup, first_hidden: NeuronGroup, trial_clock: Clock):
+    """Objects that total, after every trial, what the mean |dw| of the first projection needs.
+
+    sum_ij a_i f_j = (sum_E a)(sum fac_exc) + (sum_I a)(sum fac_inh): four sums,
+    taken by summed variables at the trial boundary. Returns (objects, monitor).
+    """
+    stats = NeuronGroup(1, lif.STATS_EQUATIONS, clock=trial_clock, name="learning_stats")
+    objects = [stats]
+    for group, model in ((relay, lif.RELAY_TO_STATS), (first_hidden, lif.HIDDEN_TO_STATS)):
+        link = Synapses(group, stats, model=model, clock=trial_clock, name=f"{group.name}_to_stats")
+        link.connect()
+        objects.append(link)
+    monitor = StateMonitor(stats, ["exc_activity", "inh_activity", "fac_exc_total", "fac_inh_total"],
+                           record=0, clock=trial_clock, when="end", name="learning_stats_monitor")
+    return [*objects, monitor], monitor
+
+
 def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Schedule) -> EDNetwork:
     """The whole network for ``schedule`` over ``pixel_table`` (images x 784, in [0, 1]).
 
@@ -205,7 +223,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     clock = defaultclock
     clock.dt = inp.dt * ms
     trial_clock = Clock(trial, name="trial_clock")
-    tables = _time_tables(pixel_table, schedule, trial)
+    tables = time_tables(pixel_table, schedule, trial)
     namespace = dict(tables, max_rate=inp.max_rate * Hz)
 
     n_relay = 2 * config.n_pixels
@@ -287,15 +305,6 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     scores = StateMonitor(
         output, ["score", "amine_exc", "amine_inh"], record=True, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name="output_scores"
     )
-    # Mean |dw| of the first projection factorises into four sums:
-    # sum_ij a_i f_j = (sum_E a)(sum fac_exc) + (sum_I a)(sum fac_inh).
-    stats = NeuronGroup(1, lif.STATS_EQUATIONS, clock=trial_clock, name="learning_stats")
-    sums = []
-    for group, model in ((relay, lif.RELAY_TO_STATS), (hidden[0], lif.HIDDEN_TO_STATS)):
-        link = Synapses(group, stats, model=model, clock=trial_clock, name=f"{group.name}_to_stats")
-        link.connect()
-        sums.append(link)
-    stats_monitor = StateMonitor(stats, ["exc_activity", "inh_activity", "fac_exc_total", "fac_inh_total"],
-                                 record=0, clock=trial_clock, when="end", name="learning_stats_monitor")
-    network = Network(poisson, drive, *layers, *synapses, scores, stats, *sums, stats_monitor, name="ed_network")
+    stats, stats_monitor = learning_stats(relay, hidden[0], trial_clock)
+    network = Network(poisson, drive, *layers, *synapses, scores, *stats, name="ed_network")
     return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial, tables, stats_monitor)

@@ -22,7 +22,7 @@ from ed_brian import devices
 from ed_brian.config import ConfigError, RunConfig
 from ed_brian.data import Dataset
 from ed_brian.invariants import InvariantError, check_weights, layer_warnings
-from ed_brian.models import simple
+from ed_brian.models import frelu, simple
 from ed_brian.network import EDNetwork, build_network, expected_synapse_counts
 from ed_brian.record import Recorder, RecordSpec
 from ed_brian.schedule import Phase, Schedule, build_schedule, chunks, test_schedule
@@ -128,9 +128,9 @@ class Trainer:
         brian2.seed(config.seed)
         network = config.network
         if network.ed.learning == "auto":
-            mode = "dense" if config.device == "cuda_standalone" or config.model == "simple" else "event"
+            mode = "dense" if config.device == "cuda_standalone" or config.model != "lif" else "event"
             network = replace(network, ed=replace(network.ed, learning=mode))
-        build = simple.build if config.model == "simple" else build_network
+        build = {"lif": build_network, "simple": simple.build, "frelu": frelu.build}[config.model]
         self.net: EDNetwork = build(network, pixel_table(dataset), self.schedule.tail(start_trial))
         if initial_weights is not None:
             self.net.set_weights(initial_weights, expected_synapse_counts(config.network))

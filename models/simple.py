@@ -36,7 +36,7 @@ from brian2 import (
 
 def build(config, pixel_table: np.ndarray, schedule):
     """The network for ``schedule`` over ``pixel_table``; returns ed_brian.network.EDNetwork."""
-    from ed_brian.network import EDNetwork
+    from ed_brian.network import EDNetwork, learning_stats
 
     K, H = config.n_classes, config.hidden[0]
     lif, inp, ed = config.lif, config.input, config.ed
@@ -193,21 +193,11 @@ def build(config, pixel_table: np.ndarray, schedule):
         syn.run_regularly("w += act_exc_pre * fac_exc_post + act_inh_pre * fac_inh_post",
                           clock=trial_clock, when="start", order=2, name=f"{syn.name}_learning")
 
-    # What the trainer reads after each trial: output scores and amines, and the
-    # sums that give the mean |dw| of the first projection.
+    # What the trainer reads after each trial: output scores and amines, and
+    # (from the library) the sums that give the mean |dw| of the first projection.
     scores = StateMonitor(output, ["score", "amine_exc", "amine_inh"], record=True, clock=trial_clock,
                           when="start", order=1, name="output_scores")
-    stats = NeuronGroup(1, "exc_activity : 1\ninh_activity : 1\nfac_exc_total : 1\nfac_inh_total : 1",
-                        clock=trial_clock, name="learning_stats")
-    sums = [Synapses(relay, stats, "exc_activity_post = act_exc_pre : 1 (summed)\n"
-                     "inh_activity_post = act_inh_pre : 1 (summed)", clock=trial_clock, name="relay_to_stats"),
-            Synapses(hidden, stats, "fac_exc_total_post = fac_exc_pre : 1 (summed)\n"
-                     "fac_inh_total_post = fac_inh_pre : 1 (summed)", clock=trial_clock, name="hidden_1_to_stats")]
-    for link in sums:
-        link.connect()
-    stats_monitor = StateMonitor(stats, ["exc_activity", "inh_activity", "fac_exc_total", "fac_inh_total"],
-                                 record=0, clock=trial_clock, when="end", name="learning_stats_monitor")
+    stats, stats_monitor = learning_stats(relay, hidden, trial_clock)
 
-    network = Network(poisson, drive, relay, hidden, output, *synapses, scores, stats, *sums, stats_monitor,
-                      name="ed_network")
+    network = Network(poisson, drive, relay, hidden, output, *synapses, scores, *stats, name="ed_network")
     return EDNetwork(network, [relay, hidden, output], synapses, scores, inp.steps_per_trial, tables, stats_monitor)
