@@ -193,6 +193,17 @@ def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str) 
     return syn
 
 
+def connect_class_networks(syn: Synapses, n_classes: int, ed) -> None:
+    """The relay reaches every unit of the next layer; deeper layers connect within a
+    class network only. Magnitudes start ~ U(w_min, w_max), drawn by Brian2."""
+    if syn.source.name == "relay":
+        syn.connect()
+    else:
+        size_post = len(syn.target) // n_classes
+        syn.connect(j=f"k for k in range(network_pre * {size_post}, (network_pre + 1) * {size_post})")
+    syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
+
+
 def learning_stats(relay: NeuronGroup, first_hidden: NeuronGroup, trial_clock: Clock):
     """Objects that total, after every trial, what the mean |dw| of the first projection needs.
 
@@ -276,12 +287,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     w_gain = config.lif.R_m * Mohm * config.lif.q_syn * pcoulomb / (config.lif.tau_m * ms)
     for pre, post in zip(layers[:-1], layers[1:]):
         syn = _projection(pre, post, f"{pre.name}_to_{post.name}", clock, trial_clock, namespace, ed.learning)
-        if pre is relay:
-            syn.connect()
-        else:
-            size_post = len(post) // K
-            syn.connect(j=f"k for k in range(network_pre * {size_post}, (network_pre + 1) * {size_post})")
-        syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
+        connect_class_networks(syn, K, ed)
         syn.w_gain = w_gain
         synapses.append(syn)
     if ed.learning != "dense":

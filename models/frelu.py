@@ -68,7 +68,7 @@ amine_inh = prev_learn(t) * clip(activity - target, 0, inf)
 
 def build(config, pixel_table: np.ndarray, schedule):
     """The FReLU network for ``schedule``; returns ed_brian.network.EDNetwork."""
-    from ed_brian.network import EDNetwork, learning_stats, time_tables
+    from ed_brian.network import EDNetwork, connect_class_networks, learning_stats, time_tables
 
     K, inp, ed = config.n_classes, config.input, config.ed
     trial = inp.sim_time * ms
@@ -118,12 +118,7 @@ def build(config, pixel_table: np.ndarray, schedule):
     for pre, post in zip(layers[:-1], layers[1:]):
         syn = Synapses(pre, post, model=RATE_SYNAPSE, clock=trial_clock, name=f"{pre.name}_to_{post.name}",
                        namespace=namespace)
-        if pre is relay:
-            syn.connect()
-        else:
-            size_post = len(post) // K
-            syn.connect(j=f"k for k in range(network_pre * {size_post}, (network_pre + 1) * {size_post})")
-        syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
+        connect_class_networks(syn, K, ed)
         summed = syn.summed_updaters["u_post"]
         summed.when, summed.order = "start", next(order)
         code = OUTPUT_STEP if post is output else FRELU + _SPLIT
