@@ -171,6 +171,18 @@ def _other_parsers(sub) -> None:
     p.add_argument("--project-dir")
     p.add_argument("--verbose", action="store_true")
 
+    p = sub.add_parser("sweep", help="train a grid of parameter values and seeds on a Dask cluster",
+                       description="Every combination of the --grid values, for each of --seeds seeds, trained "
+                       "with the other flags as given; one results folder per point, summary.csv and "
+                       "accuracy.png in --out. A stopped sweep resumes: finished points are not rerun.")
+    _add_run_flags(p)
+    p.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2",
+                   help="a swept flag and its values, e.g. lr=0.1,0.2 or hidden=64,128x32; repeat for more")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per point: --seed, --seed+1, ... [%(default)s]")
+    p.add_argument("--workers", type=int, default=0, help="local Dask workers [one per core]")
+    p.add_argument("--scheduler", help="address of an existing Dask scheduler instead of a local cluster")
+    p.add_argument("--out", required=True, help="sweep folder")
+
     p = sub.add_parser("export", help="write a self-contained standalone C++/CUDA project of a training run",
                        description="Generate a cpp_standalone or cuda_standalone project that builds with "
                        "make, runs without Python and writes its results to files; see DIR/README.md.")
@@ -476,7 +488,28 @@ def run_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"plot": run_plot, "train": run_train, "evaluate": run_evaluate, "export": run_export, "collect": run_collect}
+def run_sweep(args: argparse.Namespace) -> int:
+    from ed_brian.sweep import parse_grid, points, run_sweep as sweep
+
+    config = config_from_args(args)
+    grid = parse_grid(args.grid)
+    if not grid:
+        raise UsageError("sweep needs at least one --grid NAME=V1,V2")
+    if args.seeds < 1 or args.workers < 0:
+        raise UsageError("--seeds must be >= 1 and --workers >= 0")
+    _load_data(config, args.data_dir)  # a missing dataset fails here, not in every worker
+    seeds = [config.seed + k for k in range(args.seeds)]
+    total = len(points(grid, seeds))
+    print(f"sweep: {total} runs into {args.out}", file=sys.stderr)
+    rows = sweep(config, grid, seeds, args.out, args.workers, args.scheduler, args.data_dir,
+                 on_row=lambda r: print(f"{r['status']:6s} test {r['test_accuracy'] or '-':>6s} %  "
+                                        + " ".join(f"{k}={r[k]}" for k in [*grid, 'seed']), file=sys.stderr))
+    failed = [r for r in rows if r["status"] != "done"]
+    print(f"{total - len(failed)} of {total} points done; summary in {args.out}/summary.csv")
+    return 1 if failed else 0
+
+
+COMMANDS = {"sweep": run_sweep, "plot": run_plot, "train": run_train, "evaluate": run_evaluate, "export": run_export, "collect": run_collect}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -197,6 +197,23 @@ def learning_statistics(amines: np.ndarray, mean_dw: np.ndarray | None, learn: n
     return _save(fig, path)
 
 
+def sweep_accuracy(rows: list[dict], names: list[str], path: Path) -> Path:
+    """Final test accuracy against each swept parameter: mean and spread over the other points and seeds."""
+    done = [r for r in rows if r.get("status") == "done"]
+    fig, axes = plt.subplots(1, max(len(names), 1), figsize=(4.5 * max(len(names), 1), 3.8), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        values = sorted({r[name] for r in done}, key=lambda v: (float(v) if str(v).replace(".", "").isdigit() else str(v)))
+        groups = [[float(r["test_accuracy"]) for r in done if r[name] == v] for v in values]
+        means = [np.mean(g) for g in groups]
+        spreads = [np.std(g) for g in groups]
+        x = np.arange(len(values))
+        ax.errorbar(x, means, yerr=spreads, fmt="o-", capsize=4)
+        ax.set_xticks(x, [str(v) for v in values])
+        ax.set(xlabel=name, ylabel="test accuracy (%)", title=f"accuracy vs {name}")
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
 def draw_all(folder: str | Path, out: str | Path | None = None, fmt: str = "png") -> list[Path]:
     """Redraw every figure the results folder has data for; returns the files written."""
     from ed_brian import results

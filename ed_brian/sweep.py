@@ -1,0 +1,211 @@
+"""Parameter sweeps on dask.distributed: a grid of points times seeds, one results folder each.
+
+Every point runs in a Dask worker process: by default an embedded
+``LocalCluster``, or any cluster given by its scheduler address (dask-jobqueue
+for SLURM or PBS). A point whose folder holds ``point.json`` is finished and
+not rerun, so a stopped sweep resumes; a point that fails is retried once and
+then reported in ``summary.csv`` with its error.
+
+On a standalone device each worker compiles a network shape once and reruns
+the program with ``run_args`` for every point that differs only in learning
+rate or seed (the seed then sets the training order and the initial weights;
+the compiled Poisson stream is shared by those points).
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+
+# Imported here, not inside a task: importing brian2 installs a signal handler,
+# which only the main thread may do, and a Dask worker imports this module
+# there when it unpickles a task; the task itself runs in a worker thread.
+import brian2  # noqa: F401
+
+from ed_brian.config import ConfigError, RunConfig
+
+# Sweepable flag -> where it lives in RunConfig.
+PARAMETERS = {
+    "lr": ("network", "ed", "lr"),
+    "dif": ("network", "ed", "dif"),
+    "w1": ("network", "ed", "w_min"),
+    "w2": ("network", "ed", "w_max"),
+    "activity_rate": ("network", "ed", "activity_rate"),
+    "sig": ("network", "ed", "sig"),
+    "tau_m": ("network", "lif", "tau_m"),
+    "v_threshold": ("network", "lif", "v_threshold"),
+    "I_bias": ("network", "lif", "I_bias"),
+    "q_syn": ("network", "lif", "q_syn"),
+    "spike_max_rate": ("network", "input", "max_rate"),
+    "hidden": ("network", "hidden"),
+}
+POINT_FILE = "point.json"
+
+
+def parse_grid(items: list[str]) -> dict[str, list]:
+    """['lr=0.1,0.2', 'hidden=64,128x32'] -> {'lr': [0.1, 0.2], 'hidden': [(64,), (128, 32)]}."""
+    grid = {}
+    for item in items:
+        name, _, values = item.partition("=")
+        if name not in PARAMETERS or not values:
+            raise ConfigError(f"--grid takes NAME=V1,V2,... with NAME one of {', '.join(PARAMETERS)} (got {item!r})")
+        try:
+            if name == "hidden":
+                grid[name] = [tuple(int(n) for n in v.split("x")) for v in values.split(",")]
+            else:
+                grid[name] = [float(v) for v in values.split(",")]
+        except ValueError:
+            raise ConfigError(f"--grid {name}: values must be numbers (hidden: 256 or 256x128), got {values!r}") from None
+    return grid
+
+
+def apply(config: RunConfig, point: dict) -> RunConfig:
+    """``config`` with the point's values (and its seed) put in."""
+    for name, value in point.items():
+        if name == "seed":
+            config = dataclasses.replace(config, seed=int(value))
+            continue
+        path = PARAMETERS[name]
+        parents = [config]
+        for attr in path[:-1]:
+            parents.append(getattr(parents[-1], attr))
+        updated = dataclasses.replace(parents[-1], **{path[-1]: value})
+        for parent, attr in zip(reversed(parents[:-1]), reversed(path[:-1])):
+            updated = dataclasses.replace(parent, **{attr: updated})
+        config = updated
+    config.validate()
+    return config
+
+
+def points(grid: dict[str, list], seeds: list[int]) -> list[dict]:
+    names = list(grid)
+    return [dict(zip(names, values), seed=seed) for values in itertools.product(*grid.values()) for seed in seeds]
+
+
+def point_name(point: dict) -> str:
+    def fmt(value):
+        return "x".join(map(str, value)) if isinstance(value, tuple) else f"{value:g}"
+
+    return "_".join(f"{k}={fmt(v)}" for k, v in point.items())
+
+
+def _row(point: dict, result_epochs, seconds: float, status: str = "done", error: str = "") -> dict:
+    row = {k: ("x".join(map(str, v)) if isinstance(v, tuple) else v) for k, v in point.items()}
+    last = result_epochs[-1] if result_epochs else None
+    row.update(test_accuracy=f"{last.test_accuracy:.2f}" if last else "",
+               train_accuracy=f"{last.train_accuracy:.2f}" if last else "",
+               seconds=f"{seconds:.1f}", status=status, error=error)
+    return row
+
+
+_SESSIONS: dict[str, object] = {}
+
+
+def _session_key(config: RunConfig) -> str:
+    neutral = dataclasses.replace(config, seed=0, network=dataclasses.replace(
+        config.network, ed=dataclasses.replace(config.network.ed, lr=0.0)))
+    return json.dumps(neutral.to_dict(), sort_keys=True)
+
+
+def _train_standalone(config: RunConfig, dataset, folder: Path):
+    """Reuse this worker's compiled program when only lr or seed differ."""
+    from ed_brian.export import initial_weights
+    from ed_brian.train import StandaloneSession
+
+    key = _session_key(config)
+    if key not in _SESSIONS:
+        project = Path(os.environ.get("ED_BRIAN_CACHE", Path.home() / ".cache" / "ed_brian"))
+        project = project / "sweep" / f"{os.getpid()}-{len(_SESSIONS)}"
+        _SESSIONS[key] = StandaloneSession(config, dataset, project)
+    return _SESSIONS[key].run(dataset=dataset, shuffle_seed=config.seed,
+                              initial_weights=initial_weights(config), lr=config.network.ed.lr)
+
+
+def run_point(base: dict, point: dict, out: str, data_dir: str | None) -> dict:
+    """Train one point into ``out/<name>`` (in a worker); returns its summary row."""
+    from ed_brian import results
+    from ed_brian.data import load_dataset, subset
+    from ed_brian.train import train
+
+    folder = Path(out) / point_name(point)
+    done = folder / POINT_FILE
+    if done.exists():
+        return json.loads(done.read_text())
+    config = apply(RunConfig.from_dict(base), point)
+    dataset = subset(load_dataset(config.dataset, data_dir), config.n_train, config.n_test)
+    folder.mkdir(parents=True, exist_ok=True)
+    results.write_config(folder, config, dataset_source=dataset.source, sweep_point=point_name(point))
+    start = time.perf_counter()
+    if config.device == "runtime":
+        result = train(config, dataset)
+    else:
+        result = _train_standalone(config, dataset, folder)
+    results.write_metrics(folder, result.epochs)
+    results.save_weights(folder, result.weights)
+    row = _row(point, result.epochs, time.perf_counter() - start)
+    done.write_text(json.dumps(row))
+    return row
+
+
+def run_sweep(base: RunConfig, grid: dict[str, list], seeds: list[int], out: str | Path, workers: int = 0,
+              scheduler: str | None = None, data_dir: str | None = None, on_row=None) -> list[dict]:
+    """Every point of the grid for every seed, on a Dask cluster; writes summary.csv and a plot."""
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    todo = points(grid, seeds)
+    for point in todo:
+        apply(base, point)  # bad values fail here, before any worker starts
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        workers = workers or os.cpu_count() or 1
+        client = Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                     dashboard_address=None))
+    rows = []
+    try:
+        futures = {client.submit(run_point, base.to_dict(), point, str(out), data_dir, pure=False, retries=1): point
+                   for point in todo}
+        for future in as_completed(futures):
+            point = futures[future]
+            try:
+                row = future.result()
+            except Exception as error:  # a failed point is reported, the sweep goes on
+                row = _row(point, [], 0.0, status="failed", error=f"{type(error).__name__}: {error}")
+            rows.append(row)
+            if on_row:
+                on_row(row)
+    finally:
+        cluster = None if scheduler else client.cluster
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    order = {point_name(p): k for k, p in enumerate(todo)}
+    rows.sort(key=lambda r: order[point_name({k: _parse(k, r[k]) for k in [*grid, "seed"]})])
+    write_summary(out, rows, [*grid, "seed"])
+    from ed_brian.plots import sweep_accuracy
+
+    sweep_accuracy(rows, list(grid), out / "accuracy.png")
+    return rows
+
+
+def _parse(name: str, text):
+    if name == "seed":
+        return int(text)
+    if name == "hidden":
+        return tuple(int(n) for n in str(text).split("x"))
+    return float(text)
+
+
+def write_summary(out: Path, rows: list[dict], names: list[str]) -> None:
+    fields = [*names, "test_accuracy", "train_accuracy", "seconds", "status", "error"]
+    with (Path(out) / "summary.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)

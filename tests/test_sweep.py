@@ -1,0 +1,51 @@
+"""Sweeps on a local Dask cluster: the table, the folders, resuming after a failure."""
+
+import csv
+
+import pytest
+
+from ed_brian.cli import main
+from ed_brian.config import ConfigError
+from ed_brian.sweep import parse_grid, point_name
+
+ARGS = ["--train", "20", "--test", "10", "--hidden", "3", "--epochs", "1", "--spike_sim_time", "20",
+        "--codegen", "numpy", "--workers", "2", "--grid", "lr=0.1,0.3", "--grid", "hidden=3,4", "--seeds", "1"]
+
+
+def read_summary(out):
+    with (out / "summary.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def test_sweep_runs_every_point_and_resumes_after_a_failure(tmp_path):
+    out = tmp_path / "sweep"
+    out.mkdir()
+    # A file where one point's folder must go makes that point fail in its worker.
+    blocked = out / point_name({"lr": 0.3, "hidden": (4,), "seed": 1})
+    blocked.write_text("in the way")
+    assert main(["sweep", *ARGS, "--out", str(out)]) == 1
+    rows = read_summary(out)
+    assert [(r["lr"], r["hidden"]) for r in rows] == [("0.1", "3"), ("0.1", "4"), ("0.3", "3"), ("0.3", "4")]
+    assert [r["status"] for r in rows] == ["done", "done", "done", "failed"]
+    assert all(0 <= float(r["test_accuracy"]) <= 100 for r in rows[:3])
+    assert (out / "accuracy.png").stat().st_size > 0
+    finished = {r["lr"] + r["hidden"]: (out / point_name({"lr": float(r["lr"]), "hidden": (int(r["hidden"]),),
+                                                            "seed": 1}) / "metrics.csv").stat().st_mtime_ns
+                for r in rows[:3]}
+
+    blocked.unlink()
+    assert main(["sweep", *ARGS, "--out", str(out)]) == 0
+    rows = read_summary(out)
+    assert [r["status"] for r in rows] == ["done"] * 4
+    for r in rows[:3]:  # finished points were not run again
+        folder = out / point_name({"lr": float(r["lr"]), "hidden": (int(r["hidden"]),), "seed": 1})
+        assert (folder / "metrics.csv").stat().st_mtime_ns == finished[r["lr"] + r["hidden"]]
+
+
+def test_bad_grids_are_clear_errors():
+    with pytest.raises(ConfigError, match="--grid"):
+        parse_grid(["nonsense=1,2"])
+    with pytest.raises(ConfigError, match="numbers"):
+        parse_grid(["lr=fast"])
+    assert parse_grid(["hidden=64,128x32"]) == {"hidden": [(64,), (128, 32)]}
+    assert main(["sweep", "--out", "x"]) == 2
