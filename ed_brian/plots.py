@@ -169,10 +169,11 @@ def effective_input_weights(weights: dict, n_classes: int, class_names, path: Pa
 
 
 def _running_mean(ax, values: np.ndarray, label: str, window: int) -> None:
-    ax.plot(values, lw=0.4, alpha=0.35)
+    (raw,) = ax.plot(values, lw=0.4, alpha=0.35)
     if len(values) >= window:
         smooth = np.convolve(values, np.ones(window) / window, mode="valid")
-        ax.plot(np.arange(window - 1, len(values)), smooth, lw=1.5, label=f"{label}, mean of {window}")
+        ax.plot(np.arange(window - 1, len(values)), smooth, lw=1.5, color=raw.get_color(),
+                label=f"{label}, mean of {window}")
 
 
 def learning_statistics(amines: np.ndarray, mean_dw: np.ndarray | None, learn: np.ndarray, path: Path,
