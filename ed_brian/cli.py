@@ -1,4 +1,4 @@
-"""Command line: ``ed-brian train`` with the seed's flags.
+"""Command line: ``ed-brian train | evaluate | export | collect | plot | sweep``.
 
 Only this module parses arguments and prints; the library returns values.
 """
