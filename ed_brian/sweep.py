@@ -6,9 +6,9 @@ for SLURM or PBS). A point whose folder holds ``point.json`` is finished and
 not rerun, so a stopped sweep resumes; a point that fails is retried once and
 then reported in ``summary.csv`` with its error.
 
-On a standalone device each worker compiles a network shape once and reruns
-the program with ``run_args`` for every point that differs only in learning
-rate or seed (the seed then sets the training order and the initial weights;
+On a standalone device each worker keeps its latest compiled program and
+reruns it with ``run_args`` for every point that differs from it only in
+learning rate or seed (the seed then sets the training order and the initial weights;
 the compiled Poisson stream is shared by those points).
 """
 
@@ -103,7 +103,9 @@ def _row(point: dict, result_epochs, seconds: float, status: str = "done", error
     return row
 
 
-_SESSIONS: dict[str, object] = {}
+# This worker's compiled program and what it was built for. A second program
+# would reset Brian2's standalone device under the first, so there is one.
+_SESSION: dict[str, object] = {}
 
 
 def _session_key(config: RunConfig) -> str:
@@ -118,12 +120,12 @@ def _train_standalone(config: RunConfig, dataset, folder: Path):
     from ed_brian.train import StandaloneSession
 
     key = _session_key(config)
-    if key not in _SESSIONS:
+    if _SESSION.get("key") != key:
+        # Same folder for every shape of this worker: make recompiles only what changed.
         project = Path(os.environ.get("ED_BRIAN_CACHE", Path.home() / ".cache" / "ed_brian"))
-        project = project / "sweep" / f"{os.getpid()}-{len(_SESSIONS)}"
-        _SESSIONS[key] = StandaloneSession(config, dataset, project)
-    return _SESSIONS[key].run(dataset=dataset, shuffle_seed=config.seed,
-                              initial_weights=initial_weights(config), lr=config.network.ed.lr)
+        _SESSION.update(key=key, session=StandaloneSession(config, dataset, project / "sweep" / str(os.getpid())))
+    return _SESSION["session"].run(dataset=dataset, shuffle_seed=config.seed,
+                                   initial_weights=initial_weights(config), lr=config.network.ed.lr)
 
 
 def run_point(base: dict, point: dict, out: str, data_dir: str | None) -> dict:

@@ -112,3 +112,17 @@ def test_standalone_session_reruns_with_run_args_without_rebuilding(tmp_path):
     for key, value in expected.weights.items():
         np.testing.assert_array_equal(second.weights[key], value, err_msg=key)
     assert not np.array_equal(second.weights["relay_to_hidden_1/w"], first.weights["relay_to_hidden_1/w"])
+
+
+def test_recordings_are_the_same_on_cython_and_cpp_standalone(tmp_path):
+    from ed_brian.record import RecordSpec
+
+    data = band_dataset(12, 4)
+    config = small_config(hidden=(4,), n_train=12, n_test=4, seed=6, codegen="cython")
+    spec = RecordSpec(trials=(5, 7), layers=("input", "hidden", "output"), neurons=(0, 3))
+    runtime = train(config, data, record=spec)
+    standalone = train(replace(config, device="cpp_standalone"), data, project_dir=tmp_path / "cpp", record=spec)
+    assert runtime.recordings.keys() == standalone.recordings.keys()
+    for key, value in runtime.recordings.items():
+        np.testing.assert_allclose(standalone.recordings[key], value, rtol=1e-12, atol=1e-15, err_msg=key)
+    assert len(standalone.recordings["hidden_1/spike_t"]) > 0
