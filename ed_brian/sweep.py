@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import gc
 import itertools
 import json
 import os
@@ -121,6 +122,9 @@ def _train_standalone(config: RunConfig, dataset, folder: Path):
 
     key = _session_key(config)
     if _SESSION.get("key") != key:
+        # The previous program's network must be gone before the next is built.
+        _SESSION.clear()
+        gc.collect()
         # Same folder for every shape of this worker: make recompiles only what changed.
         project = Path(os.environ.get("ED_BRIAN_CACHE", Path.home() / ".cache" / "ed_brian"))
         _SESSION.update(key=key, session=StandaloneSession(config, dataset, project / "sweep" / str(os.getpid())))
