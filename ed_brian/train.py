@@ -182,6 +182,10 @@ class Trainer:
         if self.recorder:
             self.recorder.set_active(self._recording(start))
         if self.device.standalone:
+            # One run per piece, cut at trial starts so that a recording covers
+            # exactly its trials; the last piece adds the final boundary step.
+            if stop < self.schedule.n_trials:
+                target -= 1
             self.net.network.run((target - self._steps_done) * self.dt)
             self._steps_done = target
             return
