@@ -51,6 +51,7 @@ def test_bad_grids_are_clear_errors():
     assert main(["sweep", "--out", "x"]) == 2
 
 
+@pytest.mark.long
 def test_standalone_sweep_reuses_one_program_folder_per_worker(tmp_path, monkeypatch):
     monkeypatch.setenv("ED_BRIAN_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "sweep"
