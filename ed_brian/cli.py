@@ -84,6 +84,8 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
 
     ed = p.add_argument_group("Error-Diffusion learning")
     ed.add_argument("--lr", type=float, default=_ED.lr, help="learning rate alpha [%(default)s]")
+    ed.add_argument("--lr_decay", type=float, default=_ED.lr_decay,
+                    help="epoch e learns with lr * lr_decay**(e-1); 1 keeps lr constant (the seed) [%(default)s]")
     ed.add_argument("--dif", type=float, default=_ED.dif, help="amine diffusion coefficient u1 [%(default)s]")
     ed.add_argument("--diffusion", choices=["seed", "uniform"], default=_ED.diffusion,
                     help="seed: hidden layer l of L gets dif**(L-l)*amine; uniform: dif*amine (Kaneko) [%(default)s]")
@@ -216,7 +218,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             shared_ei_trains=not args.independent_ei_trains,
         ),
         ed=EDParams(
-            lr=args.lr, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,
+            lr=args.lr, lr_decay=args.lr_decay, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,
             activity_rate=args.activity_rate, input_activity=args.input_activity, learning=args.learning,
             **({"sig": args.sig} if args.sig is not None else {}),
         ),

@@ -96,6 +96,8 @@ class EDParams:
     """Kaneko's Error-Diffusion rule as applied at every trial boundary."""
 
     lr: float = 0.15  # alpha
+    # Epoch e learns with lr * lr_decay**(e-1): large early steps, then settling.
+    lr_decay: float = 1.0
     dif: float = 1.0  # u1, amine diffusion coefficient
     # "seed": hidden layer l of L gets dif**(L-l) * amine (the seed);
     # "uniform": every hidden layer gets dif * amine (Kaneko).
@@ -118,6 +120,8 @@ class EDParams:
     def validate(self) -> None:
         if not self.lr > 0:
             raise ConfigError(f"--lr must be > 0 (got {self.lr})")
+        if not 0 < self.lr_decay <= 1:
+            raise ConfigError(f"--lr_decay must be in (0, 1] (got {self.lr_decay})")
         if not self.dif > 0:
             raise ConfigError(f"--dif must be > 0 (got {self.dif})")
         if self.diffusion not in ("seed", "uniform"):

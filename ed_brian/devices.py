@@ -8,6 +8,7 @@ in one compiled program at ``build_and_run``.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import hashlib
 import json
 import os
@@ -141,11 +142,34 @@ def activate(spec: DeviceSpec) -> None:
     get_device().activate(build_on_run=False)
 
 
+# Lock files of the cache folders this process has claimed, kept open until it exits.
+_claimed: dict[Path, object] = {}
+
+
 def default_project_dir(spec: DeviceSpec, shape: dict) -> Path:
-    """A cache folder per device and network shape, so an unchanged network is not recompiled."""
+    """A cache folder per device and network shape, so an unchanged network is not recompiled.
+
+    Two processes must not share one: the second would rebuild the program and
+    overwrite the results of the first under it. A folder is claimed with a
+    lock held until the process exits; a busy one is passed over for the next
+    free copy (KEY-2, KEY-3, ...).
+    """
     key = hashlib.sha256(json.dumps(shape, sort_keys=True).encode()).hexdigest()[:16]
-    root = Path(os.environ.get("ED_BRIAN_CACHE", Path.home() / ".cache" / "ed_brian"))
-    return root / spec.name / key
+    root = Path(os.environ.get("ED_BRIAN_CACHE", Path.home() / ".cache" / "ed_brian")) / spec.name
+    root.mkdir(parents=True, exist_ok=True)
+    for copy in range(1, 1000):
+        folder = root / (key if copy == 1 else f"{key}-{copy}")
+        if folder in _claimed:
+            return folder
+        lock = open(folder.with_name(folder.name + ".lock"), "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            continue
+        _claimed[folder] = lock
+        return folder
+    raise DeviceError(f"every standalone project folder for this network in {root} is in use")
 
 
 @dataclass(frozen=True)

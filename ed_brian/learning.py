@@ -15,8 +15,10 @@ Three ``run_regularly`` operations, in this order, then apply the rule:
    which is Kaneko's dw = alpha x_j f'(z_i) s_j s_i A with the sign s_j s_i
    kept apart from the magnitude.
 
-The schedule's ``prev_*`` TimedArrays describe trial k-1 at time k*T; on test
-trials ``prev_learn`` is 0, so both amines and every update are zero.
+The schedule's ``prev_*`` TimedArrays describe trial k-1 at time k*T.
+``prev_learn`` is that trial's learning factor: 0 on test trials, so both
+amines and every update are zero; ``lr_decay**(epoch-1)`` on training trials.
+It scales the amines released, and so every update of the trial.
 
 Activities: a = clip(count / n_ref, 0, 1), where n_ref is the count at the
 layer's reference rate. f'(a) = s (1 - s) uses the smoothed estimate

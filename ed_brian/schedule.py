@@ -28,7 +28,9 @@ class Phase:
 class Schedule:
     image: np.ndarray  # (N,) row of the image table shown in each trial
     label: np.ndarray  # (N,) its class
-    learn: np.ndarray  # (N,) 1 on training trials, 0 on test trials
+    # (N,) the learning factor: 0 on test trials; on training trials of epoch e,
+    # lr_decay**(e-1) (1 without decay). It scales the amines, hence every update.
+    learn: np.ndarray
     phases: tuple[Phase, ...]
 
     @property
@@ -44,7 +46,7 @@ class Schedule:
         )
         return Schedule(self.image[start:], self.label[start:], self.learn[start:], phases)
 
-    def previous(self, values: np.ndarray, fill: int = 0) -> np.ndarray:
+    def previous(self, values: np.ndarray, fill: float = 0) -> np.ndarray:
         """``values`` shifted by one trial: entry k describes trial k-1.
 
         The learning rule runs at t = k*T and looks back at trial k-1; entry 0
@@ -73,8 +75,12 @@ def build_schedule(
     epochs: int,
     rng: np.random.Generator,
     shuffle: bool = True,
+    lr_decay: float = 1.0,
 ) -> Schedule:
-    """Trials for ``epochs`` epochs over an image table of train then test images."""
+    """Trials for ``epochs`` epochs over an image table of train then test images.
+
+    Training trials of epoch e learn with factor ``lr_decay**(e-1)``.
+    """
     n_train, n_test = len(train_labels), len(test_labels)
     test_rows = n_train + np.arange(n_test)
     images, learn, phases = [], [], []
@@ -83,7 +89,7 @@ def build_schedule(
         train_rows = rng.permutation(n_train) if shuffle else np.arange(n_train)
         for kind, rows in (("train", train_rows), ("test", test_rows)):
             images.append(rows)
-            learn.append(np.full(len(rows), kind == "train"))
+            learn.append(np.full(len(rows), lr_decay ** (epoch - 1) if kind == "train" else 0.0))
             phases.append(Phase(epoch, kind, start, start + len(rows)))
             start += len(rows)
     image = np.concatenate(images).astype(np.int64)
@@ -91,7 +97,7 @@ def build_schedule(
     return Schedule(
         image=image,
         label=all_labels[image],
-        learn=np.concatenate(learn).astype(np.int64),
+        learn=np.concatenate(learn).astype(np.float64),
         phases=tuple(phases),
     )
 
@@ -102,6 +108,6 @@ def test_schedule(n_train: int, test_labels: np.ndarray) -> Schedule:
     return Schedule(
         image=(n_train + np.arange(n_test)).astype(np.int64),
         label=np.asarray(test_labels, dtype=np.int64),
-        learn=np.zeros(n_test, dtype=np.int64),
+        learn=np.zeros(n_test, dtype=np.float64),
         phases=(Phase(0, "test", 0, n_test),),
     )

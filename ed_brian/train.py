@@ -108,14 +108,17 @@ class Trainer:
 
     def __init__(self, config: RunConfig, dataset: Dataset, initial_weights: dict | None = None,
                  project_dir: str | Path | None = None, compile: bool = True,
-                 schedule: Schedule | None = None, start_trial: int = 0, record: RecordSpec | None = None):
+                 schedule: Schedule | None = None, start_trial: int = 0, record: RecordSpec | None = None,
+                 profile: bool = False):
         config.validate()
+        self.profile = profile  # Brian2's per-code-object timing, for benchmarks
+        self.profile_seconds: dict[str, float] = {}  # summed over the runtime runs so far
         if int(max(dataset.train_labels.max(), dataset.test_labels.max())) >= config.network.n_classes:
             raise ConfigError(f"{dataset.name} has labels beyond the {config.network.n_classes} output units")
         self.config = config
         self.schedule = schedule or build_schedule(
             dataset.train_labels, dataset.test_labels, config.epochs, np.random.default_rng(config.seed),
-            config.shuffle,
+            config.shuffle, config.network.ed.lr_decay,
         )
         self.offset = start_trial
         self.device = devices.DeviceSpec(config.device, config.codegen, config.threads, compile=compile)
@@ -186,19 +189,25 @@ class Trainer:
             # exactly its trials; the last piece adds the final boundary step.
             if stop < self.schedule.n_trials:
                 target -= 1
-            self.net.network.run((target - self._steps_done) * self.dt)
+            self.net.network.run((target - self._steps_done) * self.dt, profile=self.profile)
             self._steps_done = target
             return
         kwargs = {}
         if report is not None:
             kwargs = dict(report=lambda elapsed, completed, begin, duration: report(completed),
                           report_period=1 * brian2.second)
-        self.net.network.run((target - 1 - self._steps_done) * self.dt, **kwargs)
+        self._run((target - 1 - self._steps_done) * self.dt, **kwargs)
         self.random_state = devices.random_state()
         if self.recorder:
             self.recorder.set_active(self._recording(stop))
-        self.net.network.run(self.dt)
+        self._run(self.dt)
         self._steps_done = target
+
+    def _run(self, duration, **kwargs) -> None:
+        self.net.network.run(duration, profile=self.profile, **kwargs)
+        # Brian2 keeps only the latest run's profile.
+        for name, seconds in self.net.network.profiling_info if self.profile else ():
+            self.profile_seconds[name] = self.profile_seconds.get(name, 0.0) + float(seconds)
 
     def scores(self, start: int, stop: int) -> np.ndarray:
         """Output scores (trials x K) of trials [start, stop), once simulated."""
@@ -416,7 +425,7 @@ class StandaloneSession:
                 n_train = config.n_train
                 labels = schedule.label[:n_train], schedule.label[n_train:n_train + config.n_test]
             rng = np.random.default_rng(config.seed if shuffle_seed is None else shuffle_seed)
-            schedule = build_schedule(*labels, config.epochs, rng, config.shuffle)
+            schedule = build_schedule(*labels, config.epochs, rng, config.shuffle, config.network.ed.lr_decay)
             for name, values in schedule_values(schedule).items():
                 run_args[net.tables[name]] = values
         if initial_weights is not None:

@@ -44,6 +44,7 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
         (["--hidden", "0"], "--hidden sizes must be > 0"),
         (["--v_threshold", "-70", "--v_rest", "-65"], "must be above --v_rest"),
         (["--tau_m", "0"], "--tau_m must be > 0"),
+        (["--lr_decay", "1.5"], "--lr_decay must be in (0, 1]"),
         (["--spike_dt", "60", "--spike_sim_time", "50"], "is longer than --spike_sim_time"),
         (["--lr", "abc"], "invalid float value"),
         (["--mnist", "--data-dir", "/nonexistent/data"], "/nonexistent/data"),

@@ -11,11 +11,12 @@ after learning are then bit-identical.
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ed_brian.devices import DeviceError, DeviceSpec, require
+from ed_brian.devices import DeviceError, DeviceSpec, default_project_dir, require
 from ed_brian.export import collect_results, export_project
 from ed_brian.train import evaluate, train
 
@@ -126,3 +127,25 @@ def test_recordings_are_the_same_on_cython_and_cpp_standalone(tmp_path):
     for key, value in runtime.recordings.items():
         np.testing.assert_allclose(standalone.recordings[key], value, rtol=1e-12, atol=1e-15, err_msg=key)
     assert len(standalone.recordings["hidden_1/spike_t"]) > 0
+
+
+def test_concurrent_processes_get_separate_standalone_folders(tmp_path, monkeypatch):
+    # A second process building the same network shape must not rebuild and
+    # overwrite the results of the first in the shared cache folder.
+    monkeypatch.setenv("ED_BRIAN_CACHE", str(tmp_path))
+    spec = DeviceSpec("cpp_standalone")
+    shape = {"hidden": [4], "test": "locking"}
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from ed_brian.devices import DeviceSpec, default_project_dir; "
+         f"print(default_project_dir(DeviceSpec('cpp_standalone'), {shape!r}), flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        theirs = Path(holder.stdout.readline().strip())
+        ours = default_project_dir(spec, shape)
+        assert ours != theirs and ours.name == theirs.name + "-2"
+        assert default_project_dir(spec, shape) == ours  # this process keeps its own claim
+    finally:
+        holder.kill()
+        holder.wait()

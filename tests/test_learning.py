@@ -8,20 +8,20 @@ from brian2 import SpikeMonitor, ms
 from ed_brian.config import EDParams, InputParams, NetworkConfig
 from ed_brian.devices import use_runtime
 from ed_brian.network import build_network
-from ed_brian.schedule import Phase, Schedule
+from ed_brian.schedule import Phase, Schedule, build_schedule
 from ed_brian.train import train
 
 from conftest import band_dataset, small_config
 
 
-def one_trial_schedule(label: int, learn: int = 1) -> Schedule:
+def one_trial_schedule(label: int, learn: float = 1) -> Schedule:
     return Schedule(
         image=np.array([0]), label=np.array([label]), learn=np.array([learn]),
         phases=(Phase(1, "train", 0, 1),),
     )
 
 
-def expected_weight_change(config, net, counts, pixels, label):
+def expected_weight_change(config, net, counts, pixels, label, learn_factor=1.0):
     """dw of every projection from the spec, given the spike counts of the trial."""
     ed, K, T = config.ed, config.n_classes, config.input.sim_time * 1e-3
     n_ref = ed.activity_rate * T
@@ -47,13 +47,13 @@ def expected_weight_change(config, net, counts, pixels, label):
         a_pre = relay_activity[i] if pre.name == "relay" else np.clip(counts[pre.name] / n_ref, 0, 1)[i]
         cls = np.asarray(post.network[:])[j]
         amine = np.where(np.asarray(pre.ptype[:])[i] > 0, amine_exc[cls], amine_inh[cls])
-        changes[syn.name] = ed.lr * a_pre * gains[post.name] * smoothed_derivative(counts[post.name][j]) * amine
+        changes[syn.name] = learn_factor * ed.lr * a_pre * gains[post.name] * smoothed_derivative(counts[post.name][j]) * amine
     return changes
 
 
-@pytest.mark.parametrize("learning_mode", ["event", "dense"])
+@pytest.mark.parametrize("learning_mode, learn_factor", [("event", 1.0), ("dense", 1.0), ("event", 0.25)])
 @pytest.mark.parametrize("input_activity", ["pixel", "count"])
-def test_weight_change_matches_formula(input_activity, learning_mode):
+def test_weight_change_matches_formula(input_activity, learning_mode, learn_factor):
     config = NetworkConfig(
         hidden=(6, 4), n_classes=3, n_pixels=16,
         input=InputParams(sim_time=30.0),
@@ -65,7 +65,7 @@ def test_weight_change_matches_formula(input_activity, learning_mode):
     label = 1
     use_runtime("numpy")
     brian2.seed(11)
-    net = build_network(config, pixels[None, :], one_trial_schedule(label))
+    net = build_network(config, pixels[None, :], one_trial_schedule(label, learn_factor))
     monitors = [SpikeMonitor(layer, name=f"{layer.name}_spikes") for layer in net.layers]
     net.network.add(monitors)
     before = {syn.name: np.array(syn.w[:]) for syn in net.synapses}
@@ -77,7 +77,7 @@ def test_weight_change_matches_formula(input_activity, learning_mode):
         in_trial = np.asarray(mon.t[:] < T)
         counts[layer.name] = np.bincount(np.asarray(mon.i[:])[in_trial], minlength=len(layer)).astype(float)
     assert counts["output"].sum() > 0 and counts["hidden_2"].sum() > 0, "the trial must make spikes"
-    expected = expected_weight_change(config, net, counts, pixels, label)
+    expected = expected_weight_change(config, net, counts, pixels, label, learn_factor)
     for syn in net.synapses:
         change = np.asarray(syn.w[:]) - before[syn.name]
         np.testing.assert_allclose(change, expected[syn.name], rtol=1e-9, atol=1e-12, err_msg=syn.name)
@@ -91,6 +91,15 @@ def test_weight_change_matches_formula(input_activity, learning_mode):
     assert mean_dw == pytest.approx(np.abs(change).mean(), rel=1e-9)
     black = np.asarray(relay_to_hidden.i[:]) < 8
     assert np.all(relay_to_hidden.w[:][black] == before[relay_to_hidden.name][black])
+
+
+def test_learning_rate_decays_per_epoch_and_test_trials_never_learn():
+    schedule = build_schedule(np.arange(4) % 2, np.arange(3) % 2, epochs=3,
+                              rng=np.random.default_rng(0), lr_decay=0.5)
+    for phase in schedule.phases:
+        factors = schedule.learn[phase.start:phase.stop]
+        expected = 0.5 ** (phase.epoch - 1) if phase.kind == "train" else 0.0
+        np.testing.assert_array_equal(factors, expected)
 
 
 def test_event_driven_and_dense_learning_give_identical_runs():

@@ -1,0 +1,171 @@
+"""Training and test trials per second of the spiking ED network, per device.
+
+    python experiments/benchmark.py --mnist --device cpp_standalone --hidden 256 --trials 200 --json
+    python experiments/benchmark.py --mnist --device runtime --codegen cython --profile
+    python experiments/benchmark.py --mnist --device cuda_standalone --trials 2000 --json
+
+The dataset is MNIST (--data-dir or $ED_BRIAN_DATA) with --mnist, Fashion-MNIST
+with --fashion, else the bundled Fashion-MNIST subset. The image table holds
+the timed images only, unless --full-table keeps every image as a
+full-dataset run does (for the memory figure).
+
+Runtime: the network is built and one training trial run (this compiles the
+code: build_seconds), then N training and N test trials are timed apart.
+Standalone: one program of N training trials and one of N test trials; the
+build (code generation and compilation) is timed apart from the run.
+--profile adds Brian2's time per code object, summed into Poisson input,
+input relay, synaptic propagation, state update (with threshold and reset)
+and learning. With --json the last line is one JSON object.
+
+The seed (ed_multi_snn, NumPy, hidden 256, one core) took 72-79 ms per
+training sample and 50 ms per test sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import time
+from collections import defaultdict
+from dataclasses import replace
+
+import numpy as np
+
+from ed_brian.config import InputParams, NetworkConfig, RunConfig
+from ed_brian.data import DataError, Dataset, load_dataset, subset
+from ed_brian.schedule import Phase, Schedule
+from ed_brian.train import Trainer
+
+
+def timed_schedule(data: Dataset, n_train: int, n_test: int) -> Schedule:
+    """n_train training trials on the first training images, then n_test test trials."""
+    image = np.concatenate([np.arange(n_train), len(data.train_labels) + np.arange(n_test)])
+    labels = np.concatenate([data.train_labels, data.test_labels]).astype(np.int64)
+    learn = np.concatenate([np.ones(n_train), np.zeros(n_test)])
+    phases = (Phase(1, "train", 0, n_train), Phase(1, "test", n_train, n_train + n_test))
+    return Schedule(image, labels[image], learn, phases)
+
+
+def profile_split(profiling_info) -> dict[str, float]:
+    """Seconds per part of the model, from Brian2's (code object, seconds) pairs."""
+    split = defaultdict(float)
+    for name, seconds in profiling_info:
+        seconds = float(seconds)
+        if name.startswith(("poisson_to_relay", "poisson")):
+            part = "poisson_input"
+        elif "boundary" in name or "learning" in name or "learn" in name or "stats" in name:
+            part = "learning"
+        elif name.startswith("relay") and "_to_" not in name:
+            part = "input_relay"
+        elif "_to_" in name:
+            part = "synaptic_propagation"
+        elif any(key in name for key in ("stateupdater", "thresholder", "resetter", "spikemonitor")):
+            part = "state_update"
+        else:
+            part = "other"
+        split[part] += seconds
+    return dict(split)
+
+
+def peak_rss_mb() -> dict[str, float]:
+    """Peak resident memory of this process and of the largest finished child (a standalone binary)."""
+    kb = {who: resource.getrusage(getattr(resource, f"RUSAGE_{who.upper()}")).ru_maxrss
+          for who in ("self", "children")}
+    return {f"peak_rss_{who}_mb": value / 1024 for who, value in kb.items()}
+
+
+def runtime_speed(config: RunConfig, data: Dataset, n: int, profile: bool) -> dict:
+    start = time.perf_counter()
+    trainer = Trainer(config, data, schedule=timed_schedule(data, n + 1, n), profile=profile)
+    train_phase, test_phase = trainer.schedule.phases
+    trainer.run_trials(0, 1)
+    trainer.profile_seconds.clear()
+    out = {"build_seconds": time.perf_counter() - start, "profile": {}}
+    for phase, first in ((train_phase, 1), (test_phase, test_phase.start)):
+        began = time.perf_counter()
+        trainer.run_trials(first, phase.stop)
+        out[f"{phase.kind}_ms_per_trial"] = 1000 * (time.perf_counter() - began) / (phase.stop - first)
+        if profile:
+            out["profile"][phase.kind] = profile_split(trainer.profile_seconds.items())
+            trainer.profile_seconds.clear()
+    return out
+
+
+def standalone_speed(config: RunConfig, data: Dataset, n: int, profile: bool) -> dict:
+    out = {"build_seconds": 0.0, "profile": {}}
+    for kind, (n_train, n_test) in {"train": (n, 1), "test": (1, n)}.items():
+        trainer = Trainer(config, data, schedule=timed_schedule(data, n_train, n_test), profile=profile)
+        trainer.queue_all()
+        times = trainer.build_and_run()
+        out["build_seconds"] += times.build_seconds
+        out[f"{kind}_ms_per_trial"] = 1000 * times.run_seconds / n
+        print(f"{kind} program: build {times.build_seconds:.1f} s, run {times.run_seconds:.2f} s")
+        if profile:
+            out["profile"][kind] = profile_split(trainer.net.network.profiling_info)
+    return out
+
+
+def load(args) -> tuple[Dataset, str]:
+    if args.mnist or args.fashion:
+        name = "mnist" if args.mnist else "fashion"
+        return load_dataset(name, args.data_dir), name
+    try:
+        return load_dataset("mnist", args.data_dir), "mnist"
+    except DataError:
+        return load_dataset("fashion-subset"), "fashion-subset"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--mnist", action="store_true")
+    which.add_argument("--fashion", action="store_true")
+    parser.add_argument("--data-dir")
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--trials", type=int, default=300, help="trials timed per phase [%(default)s]")
+    parser.add_argument("--device", default="runtime", choices=["runtime", "cpp_standalone", "cuda_standalone"])
+    parser.add_argument("--codegen", default="cython", choices=["numpy", "cython"])
+    parser.add_argument("--threads", type=int, default=0, help="OpenMP threads (cpp_standalone) [%(default)s]")
+    parser.add_argument("--learning", default="auto", choices=["auto", "event", "dense"])
+    parser.add_argument("--spike_max_rate", type=float, default=150.0)
+    parser.add_argument("--full-table", action="store_true", help="keep every image in the table, as a full run does")
+    parser.add_argument("--profile", action="store_true", help="Brian2's time per part of the model")
+    parser.add_argument("--json", action="store_true", help="end with one line of JSON")
+    args = parser.parse_args()
+    if args.trials < 2:
+        parser.error("--trials must be at least 2")
+
+    data, name = load(args)
+    n = min(args.trials, len(data.train_labels) - 1, len(data.test_labels))
+    if not args.full_table:
+        data = subset(data, n + 1, n)
+    network = NetworkConfig(hidden=(args.hidden,), input=InputParams(max_rate=args.spike_max_rate))
+    network = replace(network, ed=replace(network.ed, learning=args.learning))
+    config = RunConfig(network=network, dataset=name, device=args.device, codegen=args.codegen,
+                       threads=args.threads, shuffle=False)
+    label = args.device + (f" ({args.codegen})" if args.device == "runtime" else f", threads {args.threads}")
+    print(f"{name}, hidden {args.hidden}, {label}, learning {args.learning}, {n} trials per phase, "
+          f"{len(data.train_labels) + len(data.test_labels)} images in the table")
+    speed = runtime_speed if args.device == "runtime" else standalone_speed
+    result = speed(config, data, n, args.profile)
+    result.update(peak_rss_mb())
+    print(f"build: {result['build_seconds']:.1f} s")
+    for kind in ("train", "test"):
+        ms = result[f"{kind}_ms_per_trial"]
+        print(f"{kind:5s}: {ms:7.2f} ms per trial, {1000 / ms:8.1f} trials per second")
+        split = result["profile"].get(kind)
+        if split:
+            total = sum(split.values())
+            print("       " + ", ".join(f"{part} {100 * t / total:.0f} %" for part, t in
+                                       sorted(split.items(), key=lambda item: -item[1])))
+    print(f"peak resident memory: {result['peak_rss_self_mb']:.0f} MB (Python), "
+          f"{result['peak_rss_children_mb']:.0f} MB (largest child)")
+    if args.json:
+        print(json.dumps({"device": args.device, "codegen": args.codegen if args.device == "runtime" else None,
+                          "threads": args.threads, "hidden": args.hidden, "dataset": name, "trials": n,
+                          "learning": args.learning, **result}))
+
+
+if __name__ == "__main__":
+    main()
