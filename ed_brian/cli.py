@@ -95,6 +95,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     help="firing rate that counts as activity 1 in hidden and output units, Hz [%(default)s]")
     ed.add_argument("--input_activity", choices=["pixel", "count"], default=_ED.input_activity,
                     help="first-layer updates from the raw pixel (the seed) or the input spike count [%(default)s]")
+    ed.add_argument("--readout", choices=["count", "drive"], default=_ED.readout,
+                    help="prediction from the output spike counts, or from the net synaptic input "
+                    "each output unit received in the trial [%(default)s]")
     ed.add_argument("--learning", choices=["auto", "event", "dense"], default=_ED.learning,
                     help="event: updates only for units active in the trial; dense: every synapse at "
                     "every boundary. Same numbers; auto: event on CPU, dense on CUDA (faster on each) [%(default)s]")
@@ -220,6 +223,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ed=EDParams(
             lr=args.lr, lr_decay=args.lr_decay, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,
             activity_rate=args.activity_rate, input_activity=args.input_activity, learning=args.learning,
+            readout=args.readout,
             **({"sig": args.sig} if args.sig is not None else {}),
         ),
     )

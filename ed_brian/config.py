@@ -114,6 +114,8 @@ class EDParams:
     # "auto": event on CPU devices, dense on cuda_standalone (faster there:
     # custom events cost kernel launches at every step).
     learning: str = "auto"
+    # What the prediction compares: "count" (output spikes) or "drive" (net input).
+    readout: str = "count"
     # Slope parameter u0 of the FReLU units (--model frelu), the seed's --sig.
     sig: float = 1.2
 
@@ -128,6 +130,8 @@ class EDParams:
             raise ConfigError(f"--diffusion must be 'seed' or 'uniform' (got {self.diffusion!r})")
         if self.learning not in ("auto", "event", "dense"):
             raise ConfigError(f"--learning must be auto, event or dense (got {self.learning!r})")
+        if self.readout not in ("count", "drive"):
+            raise ConfigError(f"--readout must be 'count' or 'drive' (got {self.readout!r})")
         if self.input_activity not in ("pixel", "count"):
             raise ConfigError(f"--input_activity must be 'pixel' or 'count' (got {self.input_activity!r})")
         if not 0 <= self.w_min <= self.w_max:

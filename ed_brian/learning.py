@@ -42,10 +42,24 @@ act_inh = activity * int(ptype < 0)
 learn_pending = int(prev_learn(t) > 0)
 """
 
+# What the prediction (argmax over output units) compares after a trial.
+READOUTS = {
+    # spike count; the membrane's progress towards the next spike breaks ties
+    "count": "count + clip((v - v_reset) / (v_threshold - v_reset), 0, 0.999)",
+    # the net synaptic input of the trial (mV), before the threshold's nonlinearity
+    "drive": "drive / mV",
+}
+
+
+def output_boundary(readout: str = "count") -> str:
+    """Boundary code of the output units for prediction ``readout`` (a READOUTS key)."""
+    return OUTPUT_BOUNDARY.replace("score = READOUT", f"score = {READOUTS[readout]}")
+
+
 OUTPUT_BOUNDARY = (
     """
 activity = clip(count / n_ref, 0, 1)
-score = count + clip((v - v_reset) / (v_threshold - v_reset), 0, 0.999)
+score = READOUT
 target = int(network == prev_label(t))
 amine_exc = prev_learn(t) * clip(target - activity, 0, inf)
 amine_inh = prev_learn(t) * clip(activity - target, 0, inf)
@@ -53,6 +67,7 @@ amine_inh = prev_learn(t) * clip(activity - target, 0, inf)
     + _POST_FACTOR
     + """
 count = 0
+drive = 0 * mV
 lastspike = -10000 * second
 not_refractory = True
 v = v_rest

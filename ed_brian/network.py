@@ -176,17 +176,18 @@ def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace
 
 def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str) -> Synapses:
     """E/I synapses from ``pre`` to ``post`` with the ED update in ``mode`` 'event' or 'dense'."""
+    on_pre = lif.OUTPUT_SYNAPSE_ON_PRE if post.name == "output" else lif.SYNAPSE_ON_PRE
     if mode != "dense":  # "event", or "auto" when no device chose
         syn = Synapses(
             pre, post, model=lif.SYNAPSE_MODEL,
-            on_pre={"pre": lif.SYNAPSE_ON_PRE, "learning": learning.SYNAPSE_UPDATE},
+            on_pre={"pre": on_pre, "learning": learning.SYNAPSE_UPDATE},
             on_event={"pre": "spike", "learning": "learn"},
             clock=clock, name=name, namespace=namespace,
         )
         # Before this step's spike propagation, like the dense form at "start".
         syn.learning.order = syn.pre.order - 1
         return syn
-    syn = Synapses(pre, post, model=lif.SYNAPSE_MODEL, on_pre=lif.SYNAPSE_ON_PRE,
+    syn = Synapses(pre, post, model=lif.SYNAPSE_MODEL, on_pre=on_pre,
                    clock=clock, name=name, namespace=namespace)
     syn.run_regularly(learning.SYNAPSE_UPDATE, clock=trial_clock, when="start",
                       order=learning.ORDER_SYNAPSES, name=f"{name}_learning")
@@ -306,7 +307,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
             learning.HIDDEN_BOUNDARY, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name=f"{group.name}_boundary"
         )
     output.run_regularly(
-        learning.OUTPUT_BOUNDARY, clock=trial_clock, when="start", order=learning.ORDER_OUTPUT, name="output_boundary"
+        learning.output_boundary(ed.readout), clock=trial_clock, when="start", order=learning.ORDER_OUTPUT, name="output_boundary"
     )
     scores = StateMonitor(
         output, ["score", "amine_exc", "amine_inh"], record=True, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name="output_scores"

@@ -38,7 +38,8 @@ amine_gain : 1 (shared, constant)  # diffusion factor of this layer's amine
 OUTPUT_AMINE = """
 amine_exc : 1                  # A+ = max(target - output, 0)
 amine_inh : 1                  # A- = max(output - target, 0)
-score : 1                      # count plus progress towards the next spike
+score : 1                      # what the prediction compares (see ed_brian.learning.READOUTS)
+drive : volt                   # net synaptic input received in the current trial
 """
 
 # Hidden units read the amine of their class's output unit.
@@ -83,6 +84,8 @@ w : 1                             # magnitude, never negative
 w_gain : volt (shared, constant)  # R_m * q_syn / tau_m of the target layer
 """
 SYNAPSE_ON_PRE = "v_post += w_gain * ptype_pre * ptype_post * w"
+# Synapses onto the output units also total the input of the trial.
+OUTPUT_SYNAPSE_ON_PRE = SYNAPSE_ON_PRE + "\ndrive_post += w_gain * ptype_pre * ptype_post * w"
 
 # Per-trial totals for the learning statistics (one unit, updated at trial
 # boundaries through summed variables).

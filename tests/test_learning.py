@@ -150,3 +150,22 @@ def test_signs_follow_the_rule_after_training():
     assert len(i) == K * H1 * H2
     i, j = weights["hidden_2_to_output/i"], weights["hidden_2_to_output/j"]
     np.testing.assert_array_equal(i // H2, j)
+
+
+def test_drive_readout_scores_the_net_synaptic_input_of_the_trial():
+    config = NetworkConfig(hidden=(6,), n_classes=3, n_pixels=16, input=InputParams(sim_time=30.0),
+                           ed=EDParams(readout="drive"))
+    use_runtime("numpy")
+    brian2.seed(5)
+    net = build_network(config, np.full((1, 16), 0.7), one_trial_schedule(0, learn=0))
+    hidden = net.layers[-2]
+    spikes = SpikeMonitor(hidden, name="hidden_spikes")
+    net.network.add(spikes)
+    net.network.run(30 * ms + 1 * ms)
+    syn = net.synapses[-1]
+    i, j, w = np.asarray(syn.i[:]), np.asarray(syn.j[:]), np.asarray(syn.w[:])
+    signed = np.asarray(hidden.ptype[:])[i] * w * float(syn.w_gain / brian2.mV)
+    counts = np.bincount(np.asarray(spikes.i[:]), minlength=len(hidden))
+    expected = np.bincount(j, weights=signed * counts[i], minlength=3)
+    assert counts.sum() > 0
+    np.testing.assert_allclose(net.score_monitor.score[:, 1], expected, rtol=1e-9)
