@@ -59,6 +59,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                      help="lif: the full model (models/lif.py); simple: the same network with one hidden "
                      "layer, written to be read (models/simple.py); frelu: spiking input, FReLU rate "
                      "hidden and output units (models/frelu.py) [%(default)s]")
+    net.add_argument("--input_fraction", type=float, default=NetworkConfig().input_fraction,
+                    help="fraction of the input relay each first-layer unit receives (a fixed "
+                    "pseudo-random pattern; weights scaled to keep the mean drive) [%(default)s]")
     net.add_argument("--hidden", type=parse_hidden, default=NetworkConfig().hidden, metavar="H[,H...]",
                      help="hidden units per class network, per layer [256]")
     net.add_argument("--v_rest", type=float, default=_LIF.v_rest, help="resting potential, mV [%(default)s]")
@@ -212,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     network = NetworkConfig(
         hidden=args.hidden,
+        input_fraction=args.input_fraction,
         lif=LIFParams(
             v_rest=args.v_rest, v_threshold=args.v_threshold, v_reset=args.v_reset, tau_m=args.tau_m,
             tau_ref=args.tau_ref, R_m=args.R_m, I_bias=args.I_bias, q_syn=args.q_syn,

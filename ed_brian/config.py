@@ -147,6 +147,9 @@ class NetworkConfig:
     hidden: tuple[int, ...] = (256,)
     n_classes: int = 10
     n_pixels: int = 784
+    # Fraction of the relay units each first-layer unit receives, picked by a
+    # fixed pseudo-random pattern (the same on every device and every run).
+    input_fraction: float = 1.0
     lif: LIFParams = field(default_factory=LIFParams)
     input: InputParams = field(default_factory=InputParams)
     ed: EDParams = field(default_factory=EDParams)
@@ -157,6 +160,8 @@ class NetworkConfig:
         for size in self.hidden:
             if size <= 0:
                 raise ConfigError(f"--hidden sizes must be > 0 (got {size})")
+        if not 0 < self.input_fraction <= 1:
+            raise ConfigError(f"--input_fraction must be in (0, 1] (got {self.input_fraction})")
         if self.n_classes < 2:
             raise ConfigError(f"need at least 2 classes (got {self.n_classes})")
         self.lif.validate()
@@ -191,6 +196,8 @@ class RunConfig:
         self.network.validate()
         if self.model not in ("lif", "simple", "frelu"):
             raise ConfigError(f"--model must be lif, simple or frelu (got {self.model!r})")
+        if self.model != "lif" and self.network.input_fraction < 1:
+            raise ConfigError("--input_fraction is for --model lif; the other models connect every input")
         if self.model == "frelu":
             if self.network.ed.learning == "event":
                 raise ConfigError("--model frelu learns in the dense form: drop --learning event")

@@ -94,6 +94,22 @@ def layer_sizes(config: NetworkConfig) -> dict[str, int]:
     return sizes
 
 
+# A fixed pseudo-random hash of (relay unit i, first-layer unit j) in [0, 1000):
+# unit j receives relay unit i when the hash is below 1000 * input_fraction.
+# Integer arithmetic below 2**31, so every code generation target agrees.
+INPUT_HASH = "(((i * 31 + j * 17 + 7) % 9973) * ((i * 13 + j * 29 + 3) % 9973)) % 1000"
+
+
+def input_threshold(fraction: float) -> int:
+    return int(round(1000 * fraction))
+
+
+def input_mask(n_relay: int, n_first: int, fraction: float) -> np.ndarray:
+    """(n_relay, n_first) booleans: which relay units reach which first-layer units."""
+    i, j = np.arange(n_relay)[:, None], np.arange(n_first)[None, :]
+    return eval(INPUT_HASH, {}, {"i": i, "j": j}) < input_threshold(fraction)
+
+
 def expected_synapse_counts(config: NetworkConfig) -> dict[str, int]:
     """Synapses per projection: the relay reaches every first-layer unit, deeper
     layers connect all-to-all within each class network."""
@@ -103,7 +119,12 @@ def expected_synapse_counts(config: NetworkConfig) -> dict[str, int]:
     counts = {}
     for pre, post in zip(names[:-1], names[1:]):
         per_class = sizes[post] // K
-        counts[f"{pre}_to_{post}"] = sizes[pre] * (per_class if pre != "relay" else sizes[post])
+        if pre != "relay":
+            counts[f"{pre}_to_{post}"] = sizes[pre] * per_class
+        elif config.input_fraction < 1:
+            counts[f"{pre}_to_{post}"] = int(input_mask(sizes[pre], sizes[post], config.input_fraction).sum())
+        else:
+            counts[f"{pre}_to_{post}"] = sizes[pre] * sizes[post]
     return counts
 
 
@@ -194,10 +215,13 @@ def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str) 
     return syn
 
 
-def connect_class_networks(syn: Synapses, n_classes: int, ed) -> None:
-    """The relay reaches every unit of the next layer; deeper layers connect within a
-    class network only. Magnitudes start ~ U(w_min, w_max), drawn by Brian2."""
-    if syn.source.name == "relay":
+def connect_class_networks(syn: Synapses, n_classes: int, ed, input_fraction: float = 1.0) -> None:
+    """The relay reaches every unit of the next layer (or ``input_fraction`` of the
+    relay reaches each, by INPUT_HASH); deeper layers connect within a class
+    network only. Magnitudes start ~ U(w_min, w_max), drawn by Brian2."""
+    if syn.source.name == "relay" and input_fraction < 1:
+        syn.connect(condition=f"{INPUT_HASH} < {input_threshold(input_fraction)}")
+    elif syn.source.name == "relay":
         syn.connect()
     else:
         size_post = len(syn.target) // n_classes
@@ -288,8 +312,9 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     w_gain = config.lif.R_m * Mohm * config.lif.q_syn * pcoulomb / (config.lif.tau_m * ms)
     for pre, post in zip(layers[:-1], layers[1:]):
         syn = _projection(pre, post, f"{pre.name}_to_{post.name}", clock, trial_clock, namespace, ed.learning)
-        connect_class_networks(syn, K, ed)
-        syn.w_gain = w_gain
+        connect_class_networks(syn, K, ed, config.input_fraction if pre is relay else 1.0)
+        # A sparser input keeps the mean drive of a dense one.
+        syn.w_gain = w_gain / config.input_fraction if pre is relay else w_gain
         synapses.append(syn)
     if ed.learning != "dense":
         for group in layers[:-1]:

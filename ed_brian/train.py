@@ -92,6 +92,7 @@ def shape_key(config: RunConfig) -> dict:
         "hidden": list(net.hidden),
         "n_classes": net.n_classes,
         "n_pixels": net.n_pixels,
+        "input_fraction": net.input_fraction,
         "shared_ei_trains": net.input.shared_ei_trains,
         "input_activity": net.ed.input_activity,
         "learning": net.ed.learning,

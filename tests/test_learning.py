@@ -7,7 +7,7 @@ from brian2 import SpikeMonitor, ms
 
 from ed_brian.config import EDParams, InputParams, NetworkConfig
 from ed_brian.devices import use_runtime
-from ed_brian.network import build_network
+from ed_brian.network import build_network, expected_synapse_counts, input_mask
 from ed_brian.schedule import Phase, Schedule, build_schedule
 from ed_brian.train import train
 
@@ -169,3 +169,21 @@ def test_drive_readout_scores_the_net_synaptic_input_of_the_trial():
     expected = np.bincount(j, weights=signed * counts[i], minlength=3)
     assert counts.sum() > 0
     np.testing.assert_allclose(net.score_monitor.score[:, 1], expected, rtol=1e-9)
+
+
+@pytest.mark.parametrize("codegen", ["numpy", "cython"])
+def test_sparse_input_follows_the_fixed_pattern_on_every_target(codegen):
+    config = NetworkConfig(hidden=(8,), n_classes=3, n_pixels=16, input_fraction=0.3)
+    use_runtime(codegen)
+    brian2.seed(1)
+    net = build_network(config, np.full((1, 16), 0.5), one_trial_schedule(0))
+    first = net.synapses[0]
+    built = np.zeros((32, 24), dtype=bool)
+    built[np.asarray(first.i[:]), np.asarray(first.j[:])] = True
+    mask = input_mask(32, 24, 0.3)
+    np.testing.assert_array_equal(built, mask)
+    assert 0.2 < mask.mean() < 0.4 and mask.any(axis=0).all()  # every unit gets some input
+    assert len(first) == expected_synapse_counts(config)["relay_to_hidden_1"]
+    dense = NetworkConfig(hidden=(8,), n_classes=3, n_pixels=16)
+    dense_first = build_network(dense, np.full((1, 16), 0.5), one_trial_schedule(0)).synapses[0]
+    assert float(first.w_gain[:]) == pytest.approx(float(dense_first.w_gain[:]) / 0.3)
