@@ -98,6 +98,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     help="firing rate that counts as activity 1 in hidden and output units, Hz [%(default)s]")
     ed.add_argument("--input_activity", choices=["pixel", "count"], default=_ED.input_activity,
                     help="first-layer updates from the raw pixel (the seed) or the input spike count [%(default)s]")
+    ed.add_argument("--output_error", choices=["clipped", "smoothed"], default=_ED.output_error,
+                    help="output activity the error is taken from: min(count/n_ref, 1), or "
+                    "(count+1/2)/(n_ref+1), which never reaches 0 or 1, so correct outputs keep "
+                    "learning a margin [%(default)s]")
     ed.add_argument("--readout", choices=["count", "drive"], default=_ED.readout,
                     help="prediction from the output spike counts, or from the net synaptic input "
                     "each output unit received in the trial [%(default)s]")
@@ -227,7 +231,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ed=EDParams(
             lr=args.lr, lr_decay=args.lr_decay, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,
             activity_rate=args.activity_rate, input_activity=args.input_activity, learning=args.learning,
-            readout=args.readout,
+            readout=args.readout, output_error=args.output_error,
             **({"sig": args.sig} if args.sig is not None else {}),
         ),
     )

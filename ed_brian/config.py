@@ -116,6 +116,9 @@ class EDParams:
     learning: str = "auto"
     # What the prediction compares: "count" (output spikes) or "drive" (net input).
     readout: str = "count"
+    # Output activity the error is taken from: "clipped" min(count/n_ref, 1) or
+    # "smoothed" (count + 1/2)/(n_ref + 1), which never reaches 0 or 1.
+    output_error: str = "clipped"
     # Slope parameter u0 of the FReLU units (--model frelu), the seed's --sig.
     sig: float = 1.2
 
@@ -130,6 +133,8 @@ class EDParams:
             raise ConfigError(f"--diffusion must be 'seed' or 'uniform' (got {self.diffusion!r})")
         if self.learning not in ("auto", "event", "dense"):
             raise ConfigError(f"--learning must be auto, event or dense (got {self.learning!r})")
+        if self.output_error not in ("clipped", "smoothed"):
+            raise ConfigError(f"--output_error must be 'clipped' or 'smoothed' (got {self.output_error!r})")
         if self.readout not in ("count", "drive"):
             raise ConfigError(f"--readout must be 'count' or 'drive' (got {self.readout!r})")
         if self.input_activity not in ("pixel", "count"):

@@ -51,9 +51,21 @@ READOUTS = {
 }
 
 
-def output_boundary(readout: str = "count") -> str:
-    """Boundary code of the output units for prediction ``readout`` (a READOUTS key)."""
-    return OUTPUT_BOUNDARY.replace("score = READOUT", f"score = {READOUTS[readout]}")
+# The output activity the error is taken from.
+ERROR_ACTIVITIES = {
+    # o = min(count / n_ref, 1): a unit at 0 or n_ref spikes has no error left
+    "clipped": "activity",
+    # o = (min(count, n_ref) + 1/2) / (n_ref + 1), never exactly 0 or 1: like a
+    # sigmoid unit, a correct output keeps asking for a larger margin
+    "smoothed": "((clip(count, 0, n_ref) + 0.5) / (n_ref + 1))",
+}
+
+
+def output_boundary(readout: str = "count", error: str = "clipped") -> str:
+    """Boundary code of the output units for prediction ``readout`` (a READOUTS key)
+    and the error taken from the ``error`` activity (an ERROR_ACTIVITIES key)."""
+    code = OUTPUT_BOUNDARY.replace("score = READOUT", f"score = {READOUTS[readout]}")
+    return code.replace("ERROR_ACTIVITY", ERROR_ACTIVITIES[error])
 
 
 OUTPUT_BOUNDARY = (
@@ -61,8 +73,8 @@ OUTPUT_BOUNDARY = (
 activity = clip(count / n_ref, 0, 1)
 score = READOUT
 target = int(network == prev_label(t))
-amine_exc = prev_learn(t) * clip(target - activity, 0, inf)
-amine_inh = prev_learn(t) * clip(activity - target, 0, inf)
+amine_exc = prev_learn(t) * clip(target - ERROR_ACTIVITY, 0, inf)
+amine_inh = prev_learn(t) * clip(ERROR_ACTIVITY - target, 0, inf)
 """
     + _POST_FACTOR
     + """

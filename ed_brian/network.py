@@ -332,7 +332,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
             learning.HIDDEN_BOUNDARY, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name=f"{group.name}_boundary"
         )
     output.run_regularly(
-        learning.output_boundary(ed.readout), clock=trial_clock, when="start", order=learning.ORDER_OUTPUT, name="output_boundary"
+        learning.output_boundary(ed.readout, ed.output_error), clock=trial_clock, when="start", order=learning.ORDER_OUTPUT, name="output_boundary"
     )
     scores = StateMonitor(
         output, ["score", "amine_exc", "amine_inh"], record=True, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name="output_scores"

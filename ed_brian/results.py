@@ -69,15 +69,17 @@ def read_config(folder: Path) -> RunConfig:
 
 
 def write_metrics(folder: Path, rows) -> None:
-    """All epochs so far, one row each, accuracies in %."""
+    """All epochs so far, one row each: accuracies in %, seconds, and each layer's mean firing rate."""
 
     def write(path: Path) -> None:
         with path.open("w", newline="") as f:
             writer = csv.writer(f)
-            writer.writerow(METRICS_FIELDS)
+            layers = list(rows[0].mean_rates) if rows else []
+            writer.writerow([*METRICS_FIELDS, *(f"rate_{name}_hz" for name in layers)])
             for row in rows:
                 writer.writerow(
-                    [row.epoch, f"{row.train_accuracy:.2f}", f"{row.test_accuracy:.2f}", f"{row.seconds:.2f}"]
+                    [row.epoch, f"{row.train_accuracy:.2f}", f"{row.test_accuracy:.2f}", f"{row.seconds:.2f}",
+                     *(f"{row.mean_rates.get(name, float('nan')):.2f}" for name in layers)]
                 )
 
     _replace(folder / "metrics.csv", write)

@@ -40,6 +40,31 @@ def run(command: list[str]) -> tuple[float, float]:
     return time.perf_counter() - began, peak_kb / 1024
 
 
+def draw_curves(rows: list[dict], path: Path, protocol: str) -> None:
+    """Test (solid) and online training (dotted) accuracy per epoch, one panel per dataset."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 3.6), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        for seed in dict.fromkeys(r["seed"] for r in rows if r["dataset"] == dataset):
+            mine = [r for r in rows if r["dataset"] == dataset and r["seed"] == seed]
+            epochs = [int(r["epoch"]) for r in mine]
+            line, = ax.plot(epochs, [float(r["test_accuracy"]) for r in mine], marker="o", ms=3,
+                            label=f"seed {seed}, test")
+            ax.plot(epochs, [float(r["train_accuracy"]) for r in mine], ls=":", color=line.get_color(),
+                    label=f"seed {seed}, train (online)")
+        ax.set(title=f"{dataset}, {protocol} protocol", xlabel="epoch", ylabel="accuracy (%)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("protocol", choices=list(PROTOCOLS))
@@ -73,6 +98,7 @@ def main() -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+    draw_curves(rows, out / "learning_curves.png", args.protocol)
     for dataset in args.datasets:
         final = [float(r["test_accuracy"]) for r in rows if r["dataset"] == dataset and int(r["epoch"]) == epochs]
         mean = sum(final) / len(final)

@@ -129,6 +129,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="OpenMP threads (cpp_standalone) [%(default)s]")
     parser.add_argument("--learning", default="auto", choices=["auto", "event", "dense"])
     parser.add_argument("--spike_max_rate", type=float, default=150.0)
+    parser.add_argument("--float32", action="store_true",
+                        help="single precision for every state variable (prefs.core.default_float_dtype)")
     parser.add_argument("--full-table", action="store_true", help="keep every image in the table, as a full run does")
     parser.add_argument("--profile", action="store_true", help="Brian2's time per part of the model")
     parser.add_argument("--json", action="store_true", help="end with one line of JSON")
@@ -136,6 +138,10 @@ def main() -> None:
     if args.trials < 2:
         parser.error("--trials must be at least 2")
 
+    if args.float32:
+        from brian2 import prefs
+
+        prefs.core.default_float_dtype = np.float32
     data, name = load(args)
     n = min(args.trials, len(data.train_labels) - 1, len(data.test_labels))
     if not args.full_table:
@@ -164,7 +170,7 @@ def main() -> None:
     if args.json:
         print(json.dumps({"device": args.device, "codegen": args.codegen if args.device == "runtime" else None,
                           "threads": args.threads, "hidden": args.hidden, "dataset": name, "trials": n,
-                          "learning": args.learning, **result}))
+                          "learning": args.learning, "float32": args.float32, **result}))
 
 
 if __name__ == "__main__":

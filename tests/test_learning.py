@@ -31,6 +31,8 @@ def expected_weight_change(config, net, counts, pixels, label, learn_factor=1.0)
         return s * (1 - s)
 
     out = np.clip(counts["output"] / n_ref, 0, 1)
+    if ed.output_error == "smoothed":
+        out = (np.clip(counts["output"], 0, n_ref) + 0.5) / (n_ref + 1)
     target = (np.arange(K) == label).astype(float)
     amine_exc, amine_inh = np.clip(target - out, 0, None), np.clip(out - target, 0, None)
     L = len(config.hidden)
@@ -51,13 +53,15 @@ def expected_weight_change(config, net, counts, pixels, label, learn_factor=1.0)
     return changes
 
 
-@pytest.mark.parametrize("learning_mode, learn_factor", [("event", 1.0), ("dense", 1.0), ("event", 0.25)])
+@pytest.mark.parametrize("learning_mode, learn_factor, output_error",
+                         [("event", 1.0, "clipped"), ("dense", 1.0, "clipped"), ("event", 0.25, "smoothed")])
 @pytest.mark.parametrize("input_activity", ["pixel", "count"])
-def test_weight_change_matches_formula(input_activity, learning_mode, learn_factor):
+def test_weight_change_matches_formula(input_activity, learning_mode, learn_factor, output_error):
     config = NetworkConfig(
         hidden=(6, 4), n_classes=3, n_pixels=16,
         input=InputParams(sim_time=30.0),
-        ed=EDParams(lr=0.2, dif=0.5, input_activity=input_activity, learning=learning_mode),
+        ed=EDParams(lr=0.2, dif=0.5, input_activity=input_activity, learning=learning_mode,
+                    output_error=output_error),
     )
     rng = np.random.default_rng(0)
     pixels = rng.uniform(0, 1, 16)
