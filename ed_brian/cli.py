@@ -71,7 +71,8 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     net.add_argument("--tau_ref", type=float, default=_LIF.tau_ref, help="refractory period, ms [%(default)s]")
     net.add_argument("--R_m", type=float, default=_LIF.R_m, help="membrane resistance, MOhm [%(default)s]")
     net.add_argument("--I_bias", type=float, default=_LIF.I_bias,
-                     help="tonic current into hidden and output units, nA; sets the baseline rate [%(default)s]")
+                     help="tonic current into hidden and output units, nA; 0.7 rests just below threshold, "
+                     "more fires tonically [%(default)s]")
     net.add_argument("--q_syn", type=float, default=_LIF.q_syn,
                      help="charge per unit of weight, pC: a spike moves v by R_m*q_syn*w/tau_m [%(default)s]")
 

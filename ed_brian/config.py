@@ -30,9 +30,11 @@ class LIFParams:
     tau_m: float = 12.0  # ms
     tau_ref: float = 1.0  # ms
     R_m: float = 35.0  # MOhm
-    # Tonic drive: with no net synaptic input a unit fires at a baseline rate,
-    # the spiking counterpart of the seed's sigmoid sitting at 0.5 for zero input.
-    I_bias: float = 1.2  # nA
+    # Tonic drive. 0.7 nA x 35 MOhm = 24.5 mV holds a unit at rest just below
+    # threshold (-40.5 mV): it fires as soon as its net synaptic input is
+    # excitatory, a spiking rectifier. Above 0.71 nA units fire tonically, the
+    # counterpart of a sigmoid sitting at 0.5; that learned less well (README).
+    I_bias: float = 0.7  # nA
     q_syn: float = 1.0  # pC per unit of weight magnitude
 
     def validate(self) -> None:
@@ -97,7 +99,7 @@ class EDParams:
 
     lr: float = 0.15  # alpha
     # Epoch e learns with lr * lr_decay**(e-1): large early steps, then settling.
-    lr_decay: float = 1.0
+    lr_decay: float = 0.85
     dif: float = 1.0  # u1, amine diffusion coefficient
     # "seed": hidden layer l of L gets dif**(L-l) * amine (the seed);
     # "uniform": every hidden layer gets dif * amine (Kaneko).

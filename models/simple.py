@@ -90,7 +90,7 @@ def build(config, pixel_table: np.ndarray, schedule):
     drive.connect(j="2 * i + k for k in range(2)")
 
     # Hidden and output units: leaky integrate-and-fire neurons with a tonic
-    # current that makes them fire at a baseline rate with no net input.
+    # current that holds them just below threshold (the default I_bias).
     # The learning factors below are filled in at the end of every trial.
     neuron = unit + """
         dv/dt = (v_rest + R_m * I_bias - v) / tau_m : volt (unless refractory)

@@ -28,7 +28,9 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
     with (out / "metrics.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert [row["epoch"] for row in rows] == ["1", "2"]
-    assert set(rows[0]) == {"epoch", "train_accuracy", "test_accuracy", "seconds"}
+    assert set(rows[0]) == {"epoch", "train_accuracy", "test_accuracy", "seconds",
+                            "rate_relay_hz", "rate_hidden_1_hz", "rate_output_hz"}
+    assert all(float(row["rate_relay_hz"]) > 0 for row in rows)
     assert all(0.0 <= float(row["test_accuracy"]) <= 100.0 for row in rows)
     with np.load(out / "weights.npz") as weights:
         assert weights["relay_to_hidden_1/w"].shape == (2 * 784 * 10 * 4,)

@@ -11,7 +11,7 @@ from ed_brian.network import build_network, expected_synapse_counts, input_mask
 from ed_brian.schedule import Phase, Schedule, build_schedule
 from ed_brian.train import train
 
-from conftest import band_dataset, small_config
+from conftest import TONIC, band_dataset, small_config
 
 
 def one_trial_schedule(label: int, learn: float = 1) -> Schedule:
@@ -58,7 +58,7 @@ def expected_weight_change(config, net, counts, pixels, label, learn_factor=1.0)
 @pytest.mark.parametrize("input_activity", ["pixel", "count"])
 def test_weight_change_matches_formula(input_activity, learning_mode, learn_factor, output_error):
     config = NetworkConfig(
-        hidden=(6, 4), n_classes=3, n_pixels=16,
+        hidden=(6, 4), n_classes=3, n_pixels=16, lif=TONIC,
         input=InputParams(sim_time=30.0),
         ed=EDParams(lr=0.2, dif=0.5, input_activity=input_activity, learning=learning_mode,
                     output_error=output_error),
@@ -157,7 +157,7 @@ def test_signs_follow_the_rule_after_training():
 
 
 def test_drive_readout_scores_the_net_synaptic_input_of_the_trial():
-    config = NetworkConfig(hidden=(6,), n_classes=3, n_pixels=16, input=InputParams(sim_time=30.0),
+    config = NetworkConfig(hidden=(6,), n_classes=3, n_pixels=16, lif=TONIC, input=InputParams(sim_time=30.0),
                            ed=EDParams(readout="drive"))
     use_runtime("numpy")
     brian2.seed(5)

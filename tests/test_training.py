@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from ed_brian.config import LIFParams
 from ed_brian.data import load_dataset, subset
 from ed_brian.train import train
 
@@ -52,11 +53,14 @@ def test_numpy_and_cython_give_identical_spike_counts_and_weights():
 
 def test_learns_real_mnist_above_chance(data_dir):
     data = subset(load_dataset("mnist", data_dir), 300, 200)
+    # The default units: at rest just below threshold, they spike only when driven.
     config = small_config(n_classes=10, hidden=(16,), epochs=1, n_train=300, n_test=200,
-                          codegen="cython", sim_time=50.0)
+                          codegen="cython", sim_time=50.0, lif=LIFParams())
+    assert LIFParams().v_rest + LIFParams().R_m * LIFParams().I_bias < LIFParams().v_threshold
     result = train(config, data)
     # Chance is 10 %.
     assert result.epochs[-1].test_accuracy >= 40.0
+    assert all(rate > 1.0 for rate in result.epochs[-1].mean_rates.values()), result.epochs[-1].mean_rates
 
 
 @pytest.mark.long
