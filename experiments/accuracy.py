@@ -26,7 +26,8 @@ from pathlib import Path
 
 PROTOCOLS = {
     "seed": ["--train", "1000", "--test", "500", "--hidden", "256"],
-    "full": ["--train", "60000", "--test", "10000", "--hidden", "256"],
+    # Two epochs: the second at half the learning rate.
+    "full": ["--train", "60000", "--test", "10000", "--hidden", "256", "--lr_decay", "0.5"],
 }
 EPOCHS = {"seed": 20, "full": 2}
 
