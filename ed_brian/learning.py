@@ -50,7 +50,6 @@ READOUTS = {
     "drive": "drive / mV",
 }
 
-
 # The output activity the error is taken from.
 ERROR_ACTIVITIES = {
     # o = min(count / n_ref, 1): a unit at 0 or n_ref spikes has no error left
@@ -61,14 +60,8 @@ ERROR_ACTIVITIES = {
 }
 
 
-def output_boundary(readout: str = "count", error: str = "clipped") -> str:
-    """Boundary code of the output units for prediction ``readout`` (a READOUTS key)
-    and the error taken from the ``error`` activity (an ERROR_ACTIVITIES key)."""
-    code = OUTPUT_BOUNDARY.replace("score = READOUT", f"score = {READOUTS[readout]}")
-    return code.replace("ERROR_ACTIVITY", ERROR_ACTIVITIES[error])
-
-
-OUTPUT_BOUNDARY = (
+# READOUT and ERROR_ACTIVITY are filled in by output_boundary().
+_OUTPUT_TEMPLATE = (
     """
 activity = clip(count / n_ref, 0, 1)
 score = READOUT
@@ -85,6 +78,14 @@ not_refractory = True
 v = v_rest
 """
 )
+
+
+def output_boundary(readout: str = "count", error: str = "clipped") -> str:
+    """Boundary code of the output units for prediction ``readout`` (a READOUTS key)
+    and the error taken from the ``error`` activity (an ERROR_ACTIVITIES key)."""
+    code = _OUTPUT_TEMPLATE.replace("score = READOUT", f"score = {READOUTS[readout]}")
+    return code.replace("ERROR_ACTIVITY", ERROR_ACTIVITIES[error])
+
 
 HIDDEN_BOUNDARY = (
     "activity = clip(count / n_ref, 0, 1)\n"

@@ -312,7 +312,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     w_gain = config.lif.R_m * Mohm * config.lif.q_syn * pcoulomb / (config.lif.tau_m * ms)
     for pre, post in zip(layers[:-1], layers[1:]):
         syn = _projection(pre, post, f"{pre.name}_to_{post.name}", clock, trial_clock, namespace, ed.learning)
-        connect_class_networks(syn, K, ed, config.input_fraction if pre is relay else 1.0)
+        connect_class_networks(syn, K, ed, config.input_fraction)
         # A sparser input keeps the mean drive of a dense one.
         syn.w_gain = w_gain / config.input_fraction if pre is relay else w_gain
         synapses.append(syn)

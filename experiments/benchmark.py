@@ -52,9 +52,9 @@ def profile_split(profiling_info) -> dict[str, float]:
     split = defaultdict(float)
     for name, seconds in profiling_info:
         seconds = float(seconds)
-        if name.startswith(("poisson_to_relay", "poisson")):
+        if name.startswith("poisson"):
             part = "poisson_input"
-        elif "boundary" in name or "learning" in name or "learn" in name or "stats" in name:
+        elif any(key in name for key in ("boundary", "learn", "stats")):
             part = "learning"
         elif name.startswith("relay") and "_to_" not in name:
             part = "input_relay"
