@@ -50,7 +50,11 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     which.add_argument("--mnist", dest="dataset", action="store_const", const="mnist", help="MNIST digits")
     which.add_argument("--fashion", dest="dataset", action="store_const", const="fashion", help="Fashion-MNIST")
     data.add_argument("--data-dir", help="folder with the IDX .gz files (default: $ED_BRIAN_DATA, then the Keras cache)")
-    data.add_argument("--train", type=int, default=_RUN.n_train, help="training images per epoch (the first N) [%(default)s]")
+    data.add_argument("--train", type=int, default=_RUN.n_train,
+                      help="training images per epoch: the first N, or N drawn from --train_pool [%(default)s]")
+    data.add_argument("--train_pool", type=int, default=_RUN.train_pool, metavar="N",
+                      help="draw the --train images afresh every epoch from the first N training images, "
+                      "as the seed did (0: the same first --train images every epoch) [%(default)s]")
     data.add_argument("--test", type=int, default=_RUN.n_test, help="test images: the first N, the same every epoch [%(default)s]")
     data.add_argument("--no_shuffle", action="store_true", help="present training images in file order")
 
@@ -238,7 +242,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     )
     config = RunConfig(
         network=network, model=args.model, dataset=args.dataset or "fashion-subset", n_train=args.train, n_test=args.test,
-        epochs=args.epochs, seed=args.seed, shuffle=not args.no_shuffle, device=args.device,
+        train_pool=args.train_pool, epochs=args.epochs, seed=args.seed, shuffle=not args.no_shuffle, device=args.device,
         codegen=args.codegen, threads=args.threads,
     )
     config.validate()
@@ -255,7 +259,8 @@ def _progress_bar(enabled: bool, config: RunConfig):
 def _load_data(config: RunConfig, data_dir):
     from ed_brian.data import load_dataset, subset
 
-    return subset(load_dataset(config.dataset, data_dir), config.n_train, config.n_test)
+    return subset(load_dataset(config.dataset, data_dir), config.pool_size, config.n_test,
+                  "--train_pool" if config.train_pool else "--train")
 
 
 def _load_weights(path):

@@ -183,8 +183,11 @@ class RunConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     model: str = "lif"  # "lif" (models/lif.py) or "simple" (models/simple.py)
     dataset: str = "fashion-subset"
-    n_train: int = 1000
+    n_train: int = 1000  # training trials per epoch
     n_test: int = 500
+    # 0: the first n_train training images, the same every epoch. N > n_train:
+    # every epoch draws n_train of the first N afresh, as the seed's --train did.
+    train_pool: int = 0
     epochs: int = 3
     seed: int = 1
     shuffle: bool = True
@@ -197,6 +200,10 @@ class RunConfig:
             if getattr(self, name) <= 0:
                 flag = {"n_train": "--train", "n_test": "--test", "epochs": "--epochs"}[name]
                 raise ConfigError(f"{flag} must be > 0 (got {getattr(self, name)})")
+        if self.train_pool and self.train_pool < self.n_train:
+            raise ConfigError(f"--train_pool ({self.train_pool}) must be at least --train ({self.n_train})")
+        if self.train_pool > self.n_train and not self.shuffle:
+            raise ConfigError("--train_pool draws images at random every epoch: drop --no_shuffle")
         from ed_brian.devices import DeviceSpec
 
         DeviceSpec(self.device, self.codegen, self.threads).validate()
@@ -220,6 +227,11 @@ class RunConfig:
                 raise ConfigError("--model simple learns densely from pixels with shared E/I trains; "
                                   "use --model lif for --learning event, --input_activity count or "
                                   "--independent_ei_trains")
+
+    @property
+    def pool_size(self) -> int:
+        """How many training images the run draws from (the image table's training rows)."""
+        return max(self.train_pool, self.n_train)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -160,9 +160,9 @@ def load_dataset(name: str, data_dir=None) -> Dataset:
                  tuple(f"{src}[{k}]" for k in ("x_train", "y_train", "x_test", "y_test")))
 
 
-def subset(dataset: Dataset, n_train: int, n_test: int) -> Dataset:
+def subset(dataset: Dataset, n_train: int, n_test: int, train_flag: str = "--train") -> Dataset:
     """The first n_train training and n_test test examples (fixed, so runs are comparable)."""
-    for flag, n, have, kind in (("--train", n_train, len(dataset.train_labels), "training"),
+    for flag, n, have, kind in ((train_flag, n_train, len(dataset.train_labels), "training"),
                                 ("--test", n_test, len(dataset.test_labels), "test")):
         if n < 0 or n > have:
             raise DataError(f"{flag} {n} asked, but {dataset.name} has {have} {kind} images")

@@ -76,17 +76,26 @@ def build_schedule(
     rng: np.random.Generator,
     shuffle: bool = True,
     lr_decay: float = 1.0,
+    per_epoch: int | None = None,
 ) -> Schedule:
     """Trials for ``epochs`` epochs over an image table of train then test images.
 
+    Every epoch shows ``per_epoch`` training images (default: all of them),
+    drawn afresh from the table's training rows when there are more.
     Training trials of epoch e learn with factor ``lr_decay**(e-1)``.
     """
-    n_train, n_test = len(train_labels), len(test_labels)
-    test_rows = n_train + np.arange(n_test)
+    n_pool, n_test = len(train_labels), len(test_labels)
+    per_epoch = n_pool if per_epoch is None else per_epoch
+    if not 0 < per_epoch <= n_pool:
+        raise ValueError(f"cannot draw {per_epoch} training images per epoch from {n_pool}")
+    test_rows = n_pool + np.arange(n_test)
     images, learn, phases = [], [], []
     start = 0
     for epoch in range(1, epochs + 1):
-        train_rows = rng.permutation(n_train) if shuffle else np.arange(n_train)
+        if shuffle:
+            train_rows = rng.permutation(n_pool)[:per_epoch]
+        else:
+            train_rows = np.arange(per_epoch)
         for kind, rows in (("train", train_rows), ("test", test_rows)):
             images.append(rows)
             learn.append(np.full(len(rows), lr_decay ** (epoch - 1) if kind == "train" else 0.0))

@@ -143,7 +143,7 @@ def run_point(base: dict, point: dict, out: str, data_dir: str | None) -> dict:
     if done.exists():
         return json.loads(done.read_text())
     config = apply(RunConfig.from_dict(base), point)
-    dataset = subset(load_dataset(config.dataset, data_dir), config.n_train, config.n_test)
+    dataset = subset(load_dataset(config.dataset, data_dir), config.pool_size, config.n_test)
     folder.mkdir(parents=True, exist_ok=True)
     results.write_config(folder, config, dataset_source=dataset.source, sweep_point=point_name(point))
     start = time.perf_counter()

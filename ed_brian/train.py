@@ -119,7 +119,7 @@ class Trainer:
         self.config = config
         self.schedule = schedule or build_schedule(
             dataset.train_labels, dataset.test_labels, config.epochs, np.random.default_rng(config.seed),
-            config.shuffle, config.network.ed.lr_decay,
+            config.shuffle, config.network.ed.lr_decay, per_epoch=config.n_train,
         )
         self.offset = start_trial
         self.device = devices.DeviceSpec(config.device, config.codegen, config.threads, compile=compile)
@@ -401,6 +401,7 @@ class StandaloneSession:
         if config.device == "runtime":
             raise ConfigError("a standalone session needs --device cpp_standalone or cuda_standalone")
         self.config = config
+        self.labels = dataset.train_labels, dataset.test_labels
         self.trainer = Trainer(config, dataset, project_dir=project_dir)
         self.trainer.queue_all()
         self.device = get_device()
@@ -421,12 +422,10 @@ class StandaloneSession:
                 if table.shape != net.tables["pixels"].values.shape:
                     raise ConfigError(f"the program was built for {len(net.tables['pixels'].values)} images")
                 run_args[net.tables["pixels"]] = table
-                labels = data.train_labels, data.test_labels
-            else:
-                n_train = config.n_train
-                labels = schedule.label[:n_train], schedule.label[n_train:n_train + config.n_test]
+                self.labels = data.train_labels, data.test_labels
             rng = np.random.default_rng(config.seed if shuffle_seed is None else shuffle_seed)
-            schedule = build_schedule(*labels, config.epochs, rng, config.shuffle, config.network.ed.lr_decay)
+            schedule = build_schedule(*self.labels, config.epochs, rng, config.shuffle, config.network.ed.lr_decay,
+                                      per_epoch=config.n_train)
             for name, values in schedule_values(schedule).items():
                 run_args[net.tables[name]] = values
         if initial_weights is not None:

@@ -51,6 +51,9 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
         (["--lr", "abc"], "invalid float value"),
         (["--mnist", "--data-dir", "/nonexistent/data"], "/nonexistent/data"),
         (["--train", "5000"], "fashion-subset has 1000 training images"),
+        (["--train_pool", "5000"], "--train_pool 5000 asked, but fashion-subset has 1000"),
+        (["--train", "200", "--train_pool", "100"], "--train_pool (100) must be at least --train (200)"),
+        (["--train_pool", "1000", "--train", "100", "--no_shuffle"], "drop --no_shuffle"),
         (["--unknown-flag"], "unrecognized arguments"),
     ],
 )

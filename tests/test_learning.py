@@ -106,6 +106,27 @@ def test_learning_rate_decays_per_epoch_and_test_trials_never_learn():
         np.testing.assert_array_equal(factors, expected)
 
 
+def test_a_training_pool_is_drawn_afresh_every_epoch_with_the_right_labels():
+    pool_labels, test_labels = np.arange(40) % 7, np.arange(5) % 3
+    schedule = build_schedule(pool_labels, test_labels, epochs=4, rng=np.random.default_rng(2), per_epoch=10)
+    table_labels = np.concatenate([pool_labels, test_labels])
+    np.testing.assert_array_equal(schedule.label, table_labels[schedule.image])
+    shown = []
+    for phase in schedule.phases:
+        rows = schedule.image[phase.start:phase.stop]
+        if phase.kind == "test":
+            np.testing.assert_array_equal(rows, 40 + np.arange(5))
+        else:
+            assert len(rows) == len(set(rows)) == 10 and rows.max() < 40
+            shown.append(set(rows))
+    assert len({frozenset(rows) for rows in shown}) == 4
+    # Without a larger pool, an epoch is a permutation of the same images, as before.
+    whole = build_schedule(pool_labels, test_labels, epochs=1, rng=np.random.default_rng(2))
+    again = build_schedule(pool_labels, test_labels, epochs=1, rng=np.random.default_rng(2), per_epoch=40)
+    np.testing.assert_array_equal(whole.image, again.image)
+    assert sorted(whole.image[:40]) == list(range(40))
+
+
 def test_event_driven_and_dense_learning_give_identical_runs():
     data = band_dataset(30, 10)
     runs = {
