@@ -46,6 +46,15 @@ def run(command: list[str]) -> tuple[float, float]:
     return time.perf_counter() - began, peak_kb / 1024
 
 
+def finished_epochs(folder: Path) -> list[dict]:
+    """The metrics.csv rows of a results folder (none if it has not run)."""
+    path = folder / "metrics.csv"
+    if not path.exists():
+        return []
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
 def draw_curves(rows: list[dict], path: Path, protocol: str) -> None:
     """Test (solid) and online training (dotted) accuracy per epoch, one panel per dataset."""
     import matplotlib
@@ -91,15 +100,19 @@ def main() -> None:
     for dataset in args.datasets:
         for seed in args.seeds:
             folder = out / f"{dataset}-seed{seed}"
-            seconds, peak_mb = run([
-                sys.executable, "-m", "ed_brian", "train", f"--{dataset}", *PROTOCOLS[args.protocol],
-                "--epochs", str(epochs), "--seed", str(seed), "--device", args.device, "--no-progress",
-                "--out", str(folder), *args.extra,
-            ])
-            with (folder / "metrics.csv").open() as f:
-                for row in csv.DictReader(f):
-                    rows.append({"dataset": dataset, "seed": seed, **row,
-                                 "run_seconds": f"{seconds:.1f}", "peak_rss_mb_so_far": f"{peak_mb:.0f}"})
+            done = finished_epochs(folder)
+            if len(done) >= epochs:  # run before: its numbers are kept, not recomputed
+                print(f"{folder}: {epochs} epochs already there")
+                seconds, peak_mb = sum(float(r["seconds"]) for r in done), float("nan")
+            else:
+                seconds, peak_mb = run([
+                    sys.executable, "-m", "ed_brian", "train", f"--{dataset}", *PROTOCOLS[args.protocol],
+                    "--epochs", str(epochs), "--seed", str(seed), "--device", args.device, "--no-progress",
+                    "--out", str(folder), *args.extra,
+                ])
+                done = finished_epochs(folder)
+            rows += [{"dataset": dataset, "seed": seed, **row,
+                      "run_seconds": f"{seconds:.1f}", "peak_rss_mb_so_far": f"{peak_mb:.0f}"} for row in done]
     with (out / "summary.csv").open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
