@@ -422,9 +422,10 @@ class StandaloneSession:
                 if table.shape != net.tables["pixels"].values.shape:
                     raise ConfigError(f"the program was built for {len(net.tables['pixels'].values)} images")
                 run_args[net.tables["pixels"]] = table
-                self.labels = data.train_labels, data.test_labels
+            # run_args last for one run: without new images the compiled-in ones are shown.
+            labels = self.labels if data is None else (data.train_labels, data.test_labels)
             rng = np.random.default_rng(config.seed if shuffle_seed is None else shuffle_seed)
-            schedule = build_schedule(*self.labels, config.epochs, rng, config.shuffle, config.network.ed.lr_decay,
+            schedule = build_schedule(*labels, config.epochs, rng, config.shuffle, config.network.ed.lr_decay,
                                       per_epoch=config.n_train)
             for name, values in schedule_values(schedule).items():
                 run_args[net.tables[name]] = values

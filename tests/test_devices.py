@@ -94,7 +94,8 @@ def test_standalone_session_reruns_with_run_args_without_rebuilding(tmp_path):
     from ed_brian.train import StandaloneSession
 
     data, other = band_dataset(16, 8), band_dataset(16, 8, seed=5)
-    config = replace(small_config(hidden=(5,), n_train=16, n_test=8, seed=2), device="cpp_standalone")
+    # 12 training images per epoch drawn from 16: the pool's draws must match too.
+    config = replace(small_config(hidden=(5,), n_train=12, n_test=8, seed=2), device="cpp_standalone", train_pool=16)
     session = StandaloneSession(config, data, tmp_path / "project")
     program = tmp_path / "project" / "main"
     built = program.stat().st_mtime_ns
@@ -113,6 +114,12 @@ def test_standalone_session_reruns_with_run_args_without_rebuilding(tmp_path):
     for key, value in expected.weights.items():
         np.testing.assert_array_equal(second.weights[key], value, err_msg=key)
     assert not np.array_equal(second.weights["relay_to_hidden_1/w"], first.weights["relay_to_hidden_1/w"])
+
+    # Another order over the compiled-in images: labels are those images' labels.
+    third = session.run(shuffle_seed=9)
+    table_labels = np.concatenate([data.train_labels, data.test_labels])
+    np.testing.assert_array_equal(third.schedule.label, table_labels[third.schedule.image])
+    assert not np.array_equal(third.schedule.image, first.schedule.image)
 
 
 def test_recordings_are_the_same_on_cython_and_cpp_standalone(tmp_path):
