@@ -84,7 +84,8 @@ class InputParams:
                 f"--spike_sim_time ({self.sim_time} ms) must be a whole number of --spike_dt ({self.dt} ms)"
             )
         if self.steps_per_trial < 4:
-            raise ConfigError("a trial needs at least 4 time steps (--spike_sim_time / --spike_dt)")
+            raise ConfigError(f"--spike_sim_time / --spike_dt must give a trial of at least 4 time steps "
+                              f"(got {self.sim_time} / {self.dt} = {self.steps_per_trial})")
         if not self.max_rate > 0:
             raise ConfigError(f"--spike_max_rate must be > 0 (got {self.max_rate})")
         if self.max_rate * self.dt * 1e-3 > 1:

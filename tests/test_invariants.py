@@ -5,7 +5,7 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ed_brian.cli import build_parser, config_from_args, main, parse_hidden
@@ -107,6 +107,8 @@ def test_hidden_parser_accepts_only_comma_separated_integers(text):
     v_rest=st.floats(-100, 0), v_threshold=st.floats(-100, 0), tau_m=st.floats(-5, 50),
     dt=st.floats(-1, 60), hidden=st.integers(-3, 5), train_size=st.integers(-3, 5),
 )
+# A valid dt that leaves a 50 ms trial fewer than 4 steps (once a message without its flag).
+@example(v_rest=-65.0, v_threshold=-40.0, tau_m=12.0, dt=25.0, hidden=1, train_size=1)
 def test_flag_values_give_a_valid_config_or_a_config_error(v_rest, v_threshold, tau_m, dt, hidden, train_size):
     args = build_parser().parse_args([
         "train", f"--v_rest={v_rest}", f"--v_threshold={v_threshold}", f"--tau_m={tau_m}",
