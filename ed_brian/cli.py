@@ -257,10 +257,9 @@ def _progress_bar(enabled: bool, config: RunConfig):
 
 
 def _load_data(config: RunConfig, data_dir):
-    from ed_brian.data import load_dataset, subset
+    from ed_brian.data import load_run_data
 
-    return subset(load_dataset(config.dataset, data_dir), config.pool_size, config.n_test,
-                  "--train_pool" if config.train_pool else "--train")
+    return load_run_data(config, data_dir)
 
 
 def _load_weights(path):

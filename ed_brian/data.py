@@ -172,6 +172,12 @@ def subset(dataset: Dataset, n_train: int, n_test: int, train_flag: str = "--tra
         test_images=dataset.test_images[:n_test], test_labels=dataset.test_labels[:n_test])
 
 
+def load_run_data(config, data_dir=None) -> Dataset:
+    """The images a run (a RunConfig) needs: its training pool and its fixed test set."""
+    return subset(load_dataset(config.dataset, data_dir), config.pool_size, config.n_test,
+                  "--train_pool" if config.train_pool else "--train")
+
+
 def _find_idx(directory: Path) -> list[Path] | None:
     """The four IDX files in directory (gzipped preferred), or None if any is missing."""
     found = []

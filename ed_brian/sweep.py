@@ -135,7 +135,7 @@ def _train_standalone(config: RunConfig, dataset, folder: Path):
 def run_point(base: dict, point: dict, out: str, data_dir: str | None) -> dict:
     """Train one point into ``out/<name>`` (in a worker); returns its summary row."""
     from ed_brian import results
-    from ed_brian.data import load_dataset, subset
+    from ed_brian.data import load_run_data
     from ed_brian.train import train
 
     folder = Path(out) / point_name(point)
@@ -143,7 +143,7 @@ def run_point(base: dict, point: dict, out: str, data_dir: str | None) -> dict:
     if done.exists():
         return json.loads(done.read_text())
     config = apply(RunConfig.from_dict(base), point)
-    dataset = subset(load_dataset(config.dataset, data_dir), config.pool_size, config.n_test)
+    dataset = load_run_data(config, data_dir)
     folder.mkdir(parents=True, exist_ok=True)
     results.write_config(folder, config, dataset_source=dataset.source, sweep_point=point_name(point))
     start = time.perf_counter()

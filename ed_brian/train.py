@@ -84,6 +84,12 @@ def predict(scores: np.ndarray) -> np.ndarray:
     return np.argmax(scores, axis=1)
 
 
+def run_schedule(config: RunConfig, train_labels: np.ndarray, test_labels: np.ndarray, shuffle_seed: int) -> Schedule:
+    """The schedule of ``config``'s epochs over a table of these training then test images."""
+    return build_schedule(train_labels, test_labels, config.epochs, np.random.default_rng(shuffle_seed),
+                          config.shuffle, config.network.ed.lr_decay, per_epoch=config.n_train)
+
+
 def shape_key(config: RunConfig) -> dict:
     """The network's shape: runs of the same shape share a standalone project folder,
     where make recompiles only the generated files that changed."""
@@ -117,10 +123,7 @@ class Trainer:
         if int(max(dataset.train_labels.max(), dataset.test_labels.max())) >= config.network.n_classes:
             raise ConfigError(f"{dataset.name} has labels beyond the {config.network.n_classes} output units")
         self.config = config
-        self.schedule = schedule or build_schedule(
-            dataset.train_labels, dataset.test_labels, config.epochs, np.random.default_rng(config.seed),
-            config.shuffle, config.network.ed.lr_decay, per_epoch=config.n_train,
-        )
+        self.schedule = schedule or run_schedule(config, dataset.train_labels, dataset.test_labels, config.seed)
         self.offset = start_trial
         self.device = devices.DeviceSpec(config.device, config.codegen, config.threads, compile=compile)
         self.project_dir = None
@@ -424,9 +427,7 @@ class StandaloneSession:
                 run_args[net.tables["pixels"]] = table
             # run_args last for one run: without new images the compiled-in ones are shown.
             labels = self.labels if data is None else (data.train_labels, data.test_labels)
-            rng = np.random.default_rng(config.seed if shuffle_seed is None else shuffle_seed)
-            schedule = build_schedule(*labels, config.epochs, rng, config.shuffle, config.network.ed.lr_decay,
-                                      per_epoch=config.n_train)
+            schedule = run_schedule(config, *labels, config.seed if shuffle_seed is None else shuffle_seed)
             for name, values in schedule_values(schedule).items():
                 run_args[net.tables[name]] = values
         if initial_weights is not None:
