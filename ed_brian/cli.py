@@ -99,6 +99,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     help="seed: hidden layer l of L gets dif**(L-l)*amine; uniform: dif*amine (Kaneko) [%(default)s]")
     ed.add_argument("--w1", type=float, default=_ED.w_min, help="initial weight magnitudes ~ U(w1, w2) [%(default)s]")
     ed.add_argument("--w2", type=float, default=_ED.w_max, help="see --w1 [%(default)s]")
+    ed.add_argument("--bias_rate", type=float, default=_ED.bias_rate, metavar="HZ",
+                    help="Kaneko's bias units: an E and an I unit firing regularly at HZ, with learned synapses "
+                    "onto every hidden and output unit (--model lif); 0 for none, as the seed [%(default)s]")
     ed.add_argument("--activity_rate", type=float, default=_ED.activity_rate,
                     help="firing rate that counts as activity 1 in hidden and output units, Hz [%(default)s]")
     ed.add_argument("--input_activity", choices=["pixel", "count"], default=_ED.input_activity,
@@ -122,7 +125,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     help="accepted for compatibility; has no effect: ED learns online, after every trial")
 
     run = p.add_argument_group("run")
-    run.add_argument("--epochs", type=int, default=_RUN.epochs, help="[%(default)s]")
+    # None tells "not given" apart, so that --resume can take it as a new length.
+    run.add_argument("--epochs", type=int, default=None,
+                     help=f"[{_RUN.epochs}]; with --resume, a new length: a finished run is extended")
     run.add_argument("--seed", type=int, default=_RUN.seed, help="seeds NumPy and Brian2 [%(default)s]")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     run.add_argument("--verbose", action="store_true", help="per-epoch firing rates; tracebacks on errors")
@@ -235,15 +240,15 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ),
         ed=EDParams(
             lr=args.lr, lr_decay=args.lr_decay, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,
-            activity_rate=args.activity_rate, input_activity=args.input_activity, learning=args.learning,
+            bias_rate=args.bias_rate, activity_rate=args.activity_rate, input_activity=args.input_activity, learning=args.learning,
             readout=args.readout, output_error=args.output_error,
             **({"sig": args.sig} if args.sig is not None else {}),
         ),
     )
     config = RunConfig(
         network=network, model=args.model, dataset=args.dataset or "fashion-subset", n_train=args.train, n_test=args.test,
-        train_pool=args.train_pool, epochs=args.epochs, seed=args.seed, shuffle=not args.no_shuffle, device=args.device,
-        codegen=args.codegen, threads=args.threads,
+        train_pool=args.train_pool, epochs=_RUN.epochs if args.epochs is None else args.epochs, seed=args.seed,
+        shuffle=not args.no_shuffle, device=args.device, codegen=args.codegen, threads=args.threads,
     )
     config.validate()
     return config
@@ -328,6 +333,23 @@ def _stop_on_signals():
     return requested
 
 
+def _extended(folder: Path, config: RunConfig, checkpoint, epochs: int) -> RunConfig:
+    """The run's config with a new number of epochs, written back to its folder.
+
+    Earlier epochs keep their trials: the schedule draws epoch by epoch, so a
+    longer run starts with the same trials as a shorter one.
+    """
+    from ed_brian import results
+
+    if epochs <= len(checkpoint.epochs):
+        raise UsageError(f"--epochs {epochs} with --resume must exceed the {len(checkpoint.epochs)} "
+                         f"epoch(s) {folder} has finished")
+    if epochs != config.epochs:
+        config = results.set_epochs(folder, epochs)
+        print(f"{folder}: now {epochs} epochs", file=sys.stderr)
+    return config
+
+
 def run_train(args: argparse.Namespace) -> int:
     from ed_brian import results
     from ed_brian.train import Interrupted, train
@@ -340,6 +362,8 @@ def run_train(args: argparse.Namespace) -> int:
             checkpoint = results.load_checkpoint(folder)
         except (OSError, KeyError, ValueError) as error:
             raise UsageError(f"cannot resume from {folder}: {error}") from None
+        if args.epochs is not None:
+            config = _extended(folder, config, checkpoint, args.epochs)
         dataset, weights = _load_data(config, args.data_dir), None
         print(f"resuming {folder} at trial {checkpoint.trial}", file=sys.stderr)
     else:

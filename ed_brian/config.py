@@ -122,6 +122,9 @@ class EDParams:
     # Output activity the error is taken from: "clipped" min(count/n_ref, 1) or
     # "smoothed" (count + 1/2)/(n_ref + 1), which never reaches 0 or 1.
     output_error: str = "clipped"
+    # Kaneko's bias units: an E and an I source firing regularly at this rate,
+    # learned synapses onto every hidden and output unit. 0: none (the seed).
+    bias_rate: float = 0.0  # Hz
     # Slope parameter u0 of the FReLU units (--model frelu), the seed's --sig.
     sig: float = 1.2
 
@@ -144,6 +147,8 @@ class EDParams:
             raise ConfigError(f"--input_activity must be 'pixel' or 'count' (got {self.input_activity!r})")
         if not 0 <= self.w_min <= self.w_max:
             raise ConfigError(f"need 0 <= --w1 <= --w2 (got {self.w_min}, {self.w_max})")
+        if self.bias_rate < 0:
+            raise ConfigError(f"--bias_rate must be >= 0 (got {self.bias_rate})")
         if not self.activity_rate > 0:
             raise ConfigError(f"--activity_rate must be > 0 (got {self.activity_rate})")
 
@@ -175,6 +180,9 @@ class NetworkConfig:
         self.lif.validate()
         self.input.validate()
         self.ed.validate()
+        if self.ed.bias_rate * self.input.dt * 1e-3 > 1:
+            raise ConfigError(f"--bias_rate {self.ed.bias_rate} Hz exceeds one spike per time step "
+                              f"at --spike_dt {self.input.dt} ms")
 
 
 @dataclass(frozen=True)
@@ -213,6 +221,8 @@ class RunConfig:
             raise ConfigError(f"--model must be lif, simple or frelu (got {self.model!r})")
         if self.model != "lif" and self.network.input_fraction < 1:
             raise ConfigError("--input_fraction is for --model lif; the other models connect every input")
+        if self.model != "lif" and self.network.ed.bias_rate > 0:
+            raise ConfigError("--bias_rate is for --model lif; the other models have no bias units")
         if self.model == "frelu":
             if self.network.ed.learning == "event":
                 raise ConfigError("--model frelu learns in the dense form: drop --learning event")

@@ -45,9 +45,10 @@ def _array_map(trainer: Trainer) -> dict[str, dict]:
 
     arrays = {"scores": entry(net.score_monitor.variables["score"])}
     for layer in net.layers:
-        arrays[f"{layer.name}/ptype"] = entry(layer.variables["ptype"])
         arrays[f"{layer.name}/spikes_total"] = entry(layer.variables["spikes_total"])
-    for syn in net.synapses:
+    for group in net.unit_groups:
+        arrays[f"{group.name}/ptype"] = entry(group.variables["ptype"])
+    for syn in net.projections:
         arrays[f"{syn.name}/i"] = entry(syn.variables["_synaptic_pre"])
         arrays[f"{syn.name}/j"] = entry(syn.variables["_synaptic_post"])
         arrays[f"{syn.name}/w"] = entry(syn.variables["w"])
@@ -67,7 +68,7 @@ def export_project(config: RunConfig, dataset: Dataset, out: str | Path, weights
         "versions": results.versions(),
         "dataset_source": dataset.source,
         "arrays": _array_map(trainer),
-        "projections": [syn.name for syn in trainer.net.synapses],
+        "projections": [syn.name for syn in trainer.net.projections],
         "phases": [[p.epoch, p.kind, p.start, p.stop] for p in schedule.phases],
         "labels": schedule.label.tolist(),
     }

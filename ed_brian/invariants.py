@@ -18,6 +18,7 @@ def unit_types(config: NetworkConfig) -> dict[str, np.ndarray]:
     for number, size in enumerate(config.hidden, start=1):
         types[f"hidden_{number}"] = 1 - 2 * ((np.arange(K * size) % size) % 2)
     types["output"] = np.ones(K, dtype=int)
+    types["bias"] = np.array([1, -1])
     return types
 
 

@@ -122,6 +122,17 @@ pending = 0
     )
 
 
+# The bias units' activity: their regular count over max_rate x trial, the pixels' scale.
+BIAS_BOUNDARY = (
+    "activity = clip(count / n_ref, 0, 1)\n"
+    + _PRE_SPLIT
+    + """
+count = 0
+phase = 0
+"""
+)
+
+
 SYNAPSE_UPDATE = "w += act_exc_pre * fac_exc_post + act_inh_pre * fac_inh_post"
 
 # Event-driven form of the same update. A presynaptic unit that was active in

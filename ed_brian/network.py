@@ -9,12 +9,14 @@ Layers, each one ``NeuronGroup`` holding all K class networks:
       -> output     K LIF units, all excitatory, unit n is class n
 
 The relay projects to every first-layer unit; deeper layers connect only
-within a class network. The ED rule is attached here from ed_brian.learning.
+within a class network. With ``bias_rate`` > 0, Kaneko's two bias units (E
+and I, firing regularly) reach every hidden and output unit. The ED rule is
+attached here from ed_brian.learning.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from brian2 import (
@@ -53,15 +55,27 @@ class EDNetwork:
     trial_steps: int
     tables: dict[str, TimedArray]  # images and schedule, by name (run_args keys in standalone)
     stats_monitor: StateMonitor  # first-layer totals of trial k-1 at t = k*T, for mean |dw|
+    bias: NeuronGroup | None = None  # Kaneko's bias units, when the config has them
+    bias_synapses: list[Synapses] = field(default_factory=list)  # bias -> every hidden layer and the output
 
     @property
     def output(self) -> NeuronGroup:
         return self.layers[-1]
 
+    @property
+    def unit_groups(self) -> list[NeuronGroup]:
+        """The layers, then the bias units if any."""
+        return [*self.layers, *([self.bias] if self.bias is not None else [])]
+
+    @property
+    def projections(self) -> list[Synapses]:
+        """Every learned projection: the layer chain, then the bias projections."""
+        return [*self.synapses, *self.bias_synapses]
+
     def weights(self) -> dict[str, np.ndarray]:
         """Magnitudes, indices and signs of every projection, keyed by its name."""
         out = {}
-        for syn in self.synapses:
+        for syn in self.projections:
             pre, post = syn.source, syn.target
             # Copies: Brian2 hands out views of arrays that die with the network.
             i, j = np.array(syn.i[:]), np.array(syn.j[:])
@@ -78,7 +92,7 @@ class EDNetwork:
         magnitude arrays line up; a checkpoint of another shape is refused.
         """
         check_weight_shapes(weights, expected_counts)
-        for syn in self.synapses:
+        for syn in self.projections:
             syn.w[:] = np.asarray(weights[f"{syn.name}/w"], dtype=float)
 
     def spike_totals(self) -> dict[str, np.ndarray]:
@@ -125,6 +139,8 @@ def expected_synapse_counts(config: NetworkConfig) -> dict[str, int]:
             counts[f"{pre}_to_{post}"] = int(input_mask(sizes[pre], sizes[post], config.input_fraction).sum())
         else:
             counts[f"{pre}_to_{post}"] = sizes[pre] * sizes[post]
+    if config.ed.bias_rate > 0:
+        counts.update({f"bias_to_{post}": 2 * sizes[post] for post in names[1:]})
     return counts
 
 
@@ -229,6 +245,30 @@ def connect_class_networks(syn: Synapses, n_classes: int, ed, input_fraction: fl
     syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
 
 
+def bias_units(config: NetworkConfig, clock, trial_clock, namespace) -> NeuronGroup:
+    """Kaneko's constant sources: unit 0 excitatory, unit 1 inhibitory, in no class network."""
+    inp = config.input
+    bias = NeuronGroup(
+        2,
+        lif.BIAS_EQUATIONS + lif.UNIT_VARIABLES,
+        threshold=lif.BIAS_THRESHOLD,
+        reset=lif.BIAS_RESET,
+        method="euler",  # exact for a constant derivative
+        events=_learn_events(config, presynaptic=True),
+        clock=clock,
+        name="bias",
+        namespace=namespace,
+    )
+    bias.ptype = "1 - 2 * i"
+    bias.network = -1
+    bias.bias_rate = config.ed.bias_rate * Hz
+    # Activity on the pixels' scale: a bias unit at max_rate counts as a white pixel.
+    bias.n_ref = inp.max_rate * inp.sim_time * 1e-3
+    bias.run_regularly(learning.BIAS_BOUNDARY, clock=trial_clock, when="start", order=learning.ORDER_UNITS,
+                       name="bias_boundary")
+    return bias
+
+
 def learning_stats(relay: NeuronGroup, first_hidden: NeuronGroup, trial_clock: Clock):
     """Objects that total, after every trial, what the mean |dw| of the first projection needs.
 
@@ -316,8 +356,20 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         # A sparser input keeps the mean drive of a dense one.
         syn.w_gain = w_gain / config.input_fraction if pre is relay else w_gain
         synapses.append(syn)
+    sources = layers[:-1]
+    bias, bias_objects, bias_synapses = None, [], []
+    if ed.bias_rate > 0:
+        bias = bias_units(config, clock, trial_clock, namespace)
+        for post in layers[1:]:
+            syn = _projection(bias, post, f"bias_to_{post.name}", clock, trial_clock, namespace, ed.learning)
+            syn.connect()
+            syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
+            syn.w_gain = w_gain
+            bias_synapses.append(syn)
+        bias_objects = [bias, *bias_synapses]
+        sources = [*sources, bias]
     if ed.learning != "dense":
-        for group in layers[:-1]:
+        for group in sources:
             group.run_on_event("learn", learning.AFTER_LEARN_EVENT)
 
     relay.run_regularly(
@@ -338,5 +390,6 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         output, ["score", "amine_exc", "amine_inh"], record=True, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name="output_scores"
     )
     stats, stats_monitor = learning_stats(relay, hidden[0], trial_clock)
-    network = Network(poisson, drive, *layers, *synapses, scores, *stats, name="ed_network")
-    return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial, tables, stats_monitor)
+    network = Network(poisson, drive, *layers, *synapses, *bias_objects, scores, *stats, name="ed_network")
+    return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial, tables, stats_monitor, bias,
+                     bias_synapses)

@@ -68,6 +68,17 @@ def read_config(folder: Path) -> RunConfig:
     return RunConfig.from_dict(json.loads((Path(folder) / "config.json").read_text())["config"])
 
 
+def set_epochs(folder: Path, epochs: int) -> RunConfig:
+    """Change a run's length in its config.json, keeping everything else recorded there."""
+    path = Path(folder) / "config.json"
+    data = json.loads(path.read_text())
+    data["config"]["epochs"] = epochs
+    config = RunConfig.from_dict(data["config"])
+    config.validate()
+    _replace(path, lambda p: p.write_text(json.dumps(data, indent=2) + "\n"))
+    return config
+
+
 def write_metrics(folder: Path, rows) -> None:
     """All epochs so far, one row each: accuracies in %, seconds, and each layer's mean firing rate."""
 

@@ -37,6 +37,7 @@ PARAMETERS = {
     "w1": ("network", "ed", "w_min"),
     "w2": ("network", "ed", "w_max"),
     "activity_rate": ("network", "ed", "activity_rate"),
+    "bias_rate": ("network", "ed", "bias_rate"),
     "sig": ("network", "ed", "sig"),
     "tau_m": ("network", "lif", "tau_m"),
     "v_threshold": ("network", "lif", "v_threshold"),

@@ -102,6 +102,7 @@ def shape_key(config: RunConfig) -> dict:
         "shared_ei_trains": net.input.shared_ei_trains,
         "input_activity": net.ed.input_activity,
         "learning": net.ed.learning,
+        "bias_units": net.ed.bias_rate > 0,
         "threads": config.threads,
     }
 
@@ -432,7 +433,7 @@ class StandaloneSession:
                 run_args[net.tables[name]] = values
         if initial_weights is not None:
             check_weight_shapes(initial_weights, expected_synapse_counts(config.network))
-            for syn in net.synapses:
+            for syn in net.projections:
                 run_args[syn.w] = np.asarray(initial_weights[f"{syn.name}/w"], dtype=float)
         if lr is not None:
             for layer in net.layers[1:]:

@@ -14,7 +14,9 @@ Protocols:
   full  all 60,000 training and 10,000 test images (2 epochs).
 Every other flag is the CLI's default (the best configuration found) unless
 given after ``--``. Each (dataset, seed) runs ``ed-brian train`` into its own
-results folder; ``summary.csv`` gets every epoch's accuracies, the wall time
+results folder; a folder with fewer epochs than asked for (stopped, or run
+with a smaller --epochs) is continued from its checkpoint, and one with all
+of them is kept as it is. ``summary.csv`` gets every epoch's accuracies, the wall time
 and the largest peak resident memory of any process so far.
 """
 
@@ -105,11 +107,14 @@ def main() -> None:
                 print(f"{folder}: {epochs} epochs already there")
                 seconds, peak_mb = sum(float(r["seconds"]) for r in done), float("nan")
             else:
-                seconds, peak_mb = run([
-                    sys.executable, "-m", "ed_brian", "train", f"--{dataset}", *PROTOCOLS[args.protocol],
-                    "--epochs", str(epochs), "--seed", str(seed), "--device", args.device, "--no-progress",
-                    "--out", str(folder), *args.extra,
-                ])
+                if (folder / "checkpoint.npz").exists():  # stopped, or shorter: continued with its own flags
+                    command = ["--resume", str(folder), "--epochs", str(epochs)]
+                else:
+                    command = [f"--{dataset}", *PROTOCOLS[args.protocol], "--epochs", str(epochs),
+                               "--seed", str(seed), "--device", args.device, "--out", str(folder)]
+                seconds, peak_mb = run([sys.executable, "-m", "ed_brian", "train", *command, "--no-progress",
+                                        *args.extra])
+                seconds += sum(float(r["seconds"]) for r in done)
                 done = finished_epochs(folder)
             rows += [{"dataset": dataset, "seed": seed, **row,
                       "run_seconds": f"{seconds:.1f}", "peak_rss_mb_so_far": f"{peak_mb:.0f}"} for row in done]

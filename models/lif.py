@@ -79,6 +79,22 @@ spikes_total += 1
 """
 POISSON_TO_RELAY = "pending_post += 1"
 
+# Kaneko's bias units: one excitatory and one inhibitory constant source shared
+# by all class networks, reaching every hidden and output unit through learned
+# synapses like any other input. Here they fire regularly at bias_rate, so a
+# unit's learned bias arrives as spikes, and their activity is the same in
+# every trial.
+BIAS_EQUATIONS = """
+dphase/dt = bias_rate : 1      # fires at phase 1, so at bias_rate, from phase 0 at every trial start
+bias_rate : Hz (shared, constant)
+"""
+BIAS_THRESHOLD = "phase >= 1"
+BIAS_RESET = """
+phase -= 1
+count += 1
+spikes_total += 1
+"""
+
 SYNAPSE_MODEL = """
 w : 1                             # magnitude, never negative
 w_gain : volt (shared, constant)  # R_m * q_syn / tau_m of the target layer

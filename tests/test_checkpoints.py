@@ -12,11 +12,13 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from ed_brian import results, schedule
+from ed_brian.config import ConfigError
 from ed_brian.train import Interrupted, train
 
 from conftest import band_dataset, small_config
@@ -107,3 +109,38 @@ def test_sigterm_checkpoints_and_resume_finishes_the_same_run(tmp_path):
     a, b = results.load_weights(whole / "weights.npz"), results.load_weights(part / "weights.npz")
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_a_finished_run_extended_by_an_epoch_equals_the_longer_run(tmp_path):
+    data = band_dataset(20, 8)
+    config = small_config(hidden=(5,), n_train=20, n_test=8, epochs=2, seed=5, codegen="numpy")
+    whole = train(config, data)
+    short = replace(config, epochs=1)
+    train(short, data, on_checkpoint=lambda c: results.save_checkpoint(tmp_path, c))
+    finished = results.load_checkpoint(tmp_path)
+    assert finished.trial == 28 and len(finished.epochs) == 1
+    with pytest.raises(ConfigError, match="nothing to resume"):
+        train(short, data, resume=finished)
+    extended = train(config, data, resume=finished)
+    assert_same_run(whole, extended)
+    assert extended.epochs[1].epoch == 2
+
+
+def test_resume_with_epochs_extends_the_run_and_refuses_to_shorten_it(tmp_path):
+    cli = [sys.executable, "-m", "ed_brian", "train"]
+    run = tmp_path / "run"
+    args = ["--train", "30", "--test", "10", "--hidden", "3", "--spike_sim_time", "10", "--codegen", "numpy",
+            "--no-progress"]
+    subprocess.run([*cli, *args, "--epochs", "1", "--out", str(run)], check=True, capture_output=True, timeout=600)
+
+    shorter = subprocess.run([*cli, "--resume", str(run), "--epochs", "1"], capture_output=True, text=True, timeout=600)
+    assert shorter.returncode == 2
+    assert "--epochs 1 with --resume must exceed the 1 epoch(s)" in shorter.stderr
+    assert "Traceback" not in shorter.stderr
+
+    longer = subprocess.run([*cli, "--resume", str(run), "--epochs", "2", "--no-progress"],
+                            capture_output=True, text=True, timeout=600)
+    assert longer.returncode == 0, longer.stderr
+    assert [int(r["epoch"]) for r in results.read_metrics(run)] == [1, 2]
+    assert results.read_config(run).epochs == 2
+    assert results.load_checkpoint(run).trial == 2 * 40

@@ -54,6 +54,9 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
         (["--train_pool", "5000"], "--train_pool 5000 asked, but fashion-subset has 1000"),
         (["--train", "200", "--train_pool", "100"], "--train_pool (100) must be at least --train (200)"),
         (["--train_pool", "1000", "--train", "100", "--no_shuffle"], "drop --no_shuffle"),
+        (["--bias_rate", "-1"], "--bias_rate must be >= 0"),
+        (["--bias_rate", "1500"], "--bias_rate 1500.0 Hz exceeds one spike per time step"),
+        (["--bias_rate", "100", "--model", "simple"], "--bias_rate is for --model lif"),
         (["--unknown-flag"], "unrecognized arguments"),
     ],
 )

@@ -25,8 +25,10 @@ from conftest import band_dataset, small_config
 
 def test_cython_and_cpp_standalone_are_identical(tmp_path):
     data = band_dataset(24, 12)
-    config = small_config(hidden=(6, 4), n_train=24, n_test=12, epochs=2, seed=9, codegen="cython")
+    # With Kaneko's bias units, so that their regular spikes and learning are compared too.
+    config = small_config(hidden=(6, 4), n_train=24, n_test=12, epochs=2, seed=9, codegen="cython", bias_rate=100.0)
     runtime = train(config, data)
+    assert {"bias_to_hidden_1/w", "bias_to_output/w"} <= runtime.weights.keys()
     standalone = train(replace(config, device="cpp_standalone"), data, project_dir=tmp_path / "cpp")
     assert standalone.standalone_times.run_seconds > 0
     np.testing.assert_array_equal(np.floor(runtime.scores), np.floor(standalone.scores))

@@ -42,26 +42,30 @@ def expected_weight_change(config, net, counts, pixels, label, learn_factor=1.0)
         relay_activity = np.repeat(pixels, 2)
     else:
         relay_activity = np.clip(counts["relay"] / (config.input.max_rate * (config.input.sim_time - config.input.dt) * 1e-3), 0, 1)
+    activities = {"relay": relay_activity}
+    if "bias" in counts:  # on the pixels' scale: max_rate is activity 1
+        activities["bias"] = np.clip(counts["bias"] / (config.input.max_rate * T), 0, 1)
     changes = {}
-    for syn in net.synapses:
+    for syn in net.projections:
         pre, post = syn.source, syn.target
         i, j = np.asarray(syn.i[:]), np.asarray(syn.j[:])
-        a_pre = relay_activity[i] if pre.name == "relay" else np.clip(counts[pre.name] / n_ref, 0, 1)[i]
+        a_pre = activities[pre.name][i] if pre.name in activities else np.clip(counts[pre.name] / n_ref, 0, 1)[i]
         cls = np.asarray(post.network[:])[j]
         amine = np.where(np.asarray(pre.ptype[:])[i] > 0, amine_exc[cls], amine_inh[cls])
         changes[syn.name] = learn_factor * ed.lr * a_pre * gains[post.name] * smoothed_derivative(counts[post.name][j]) * amine
     return changes
 
 
-@pytest.mark.parametrize("learning_mode, learn_factor, output_error",
-                         [("event", 1.0, "clipped"), ("dense", 1.0, "clipped"), ("event", 0.25, "smoothed")])
+@pytest.mark.parametrize("learning_mode, learn_factor, output_error, bias_rate",
+                         [("event", 1.0, "clipped", 0.0), ("dense", 1.0, "clipped", 120.0),
+                          ("event", 0.25, "smoothed", 120.0)])
 @pytest.mark.parametrize("input_activity", ["pixel", "count"])
-def test_weight_change_matches_formula(input_activity, learning_mode, learn_factor, output_error):
+def test_weight_change_matches_formula(input_activity, learning_mode, learn_factor, output_error, bias_rate):
     config = NetworkConfig(
         hidden=(6, 4), n_classes=3, n_pixels=16, lif=TONIC,
         input=InputParams(sim_time=30.0),
         ed=EDParams(lr=0.2, dif=0.5, input_activity=input_activity, learning=learning_mode,
-                    output_error=output_error),
+                    output_error=output_error, bias_rate=bias_rate),
     )
     rng = np.random.default_rng(0)
     pixels = rng.uniform(0, 1, 16)
@@ -70,19 +74,24 @@ def test_weight_change_matches_formula(input_activity, learning_mode, learn_fact
     use_runtime("numpy")
     brian2.seed(11)
     net = build_network(config, pixels[None, :], one_trial_schedule(label, learn_factor))
-    monitors = [SpikeMonitor(layer, name=f"{layer.name}_spikes") for layer in net.layers]
+    monitors = [SpikeMonitor(group, name=f"{group.name}_spikes") for group in net.unit_groups]
     net.network.add(monitors)
-    before = {syn.name: np.array(syn.w[:]) for syn in net.synapses}
+    before = {syn.name: np.array(syn.w[:]) for syn in net.projections}
     T = config.input.sim_time * ms
     net.network.run(T + config.input.dt * ms)
 
     counts = {}
-    for layer, mon in zip(net.layers, monitors):
+    for group, mon in zip(net.unit_groups, monitors):
         in_trial = np.asarray(mon.t[:] < T)
-        counts[layer.name] = np.bincount(np.asarray(mon.i[:])[in_trial], minlength=len(layer)).astype(float)
+        counts[group.name] = np.bincount(np.asarray(mon.i[:])[in_trial], minlength=len(group)).astype(float)
     assert counts["output"].sum() > 0 and counts["hidden_2"].sum() > 0, "the trial must make spikes"
+    if bias_rate:  # regular firing: floor(120 Hz x 30 ms) = 3 spikes each, every trial
+        np.testing.assert_array_equal(counts["bias"], [3, 3])
+        assert [syn.name for syn in net.bias_synapses] == ["bias_to_hidden_1", "bias_to_hidden_2", "bias_to_output"]
+    else:
+        assert net.bias is None and not net.bias_synapses
     expected = expected_weight_change(config, net, counts, pixels, label, learn_factor)
-    for syn in net.synapses:
+    for syn in net.projections:
         change = np.asarray(syn.w[:]) - before[syn.name]
         np.testing.assert_allclose(change, expected[syn.name], rtol=1e-9, atol=1e-12, err_msg=syn.name)
         assert np.any(change > 0), f"{syn.name} did not learn"
