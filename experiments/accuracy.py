@@ -75,6 +75,7 @@ def draw_curves(rows: list[dict], path: Path, protocol: str) -> None:
             ax.plot(epochs, [float(r["train_accuracy"]) for r in mine], ls=":", color=line.get_color(),
                     label=f"seed {seed}, train (online)")
         ax.set(title=f"{dataset}, {protocol} protocol", xlabel="epoch", ylabel="accuracy (%)")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
