@@ -240,8 +240,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ),
         ed=EDParams(
             lr=args.lr, lr_decay=args.lr_decay, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,
-            bias_rate=args.bias_rate, activity_rate=args.activity_rate, input_activity=args.input_activity, learning=args.learning,
-            readout=args.readout, output_error=args.output_error,
+            bias_rate=args.bias_rate, activity_rate=args.activity_rate, input_activity=args.input_activity,
+            learning=args.learning, readout=args.readout, output_error=args.output_error,
             **({"sig": args.sig} if args.sig is not None else {}),
         ),
     )
