@@ -87,8 +87,11 @@ def output_boundary(readout: str = "count", error: str = "clipped") -> str:
     return code.replace("ERROR_ACTIVITY", ERROR_ACTIVITIES[error])
 
 
+# Activity from the trial's spike count, for every unit that has an n_ref.
+COUNT_ACTIVITY = "activity = clip(count / n_ref, 0, 1)\n"
+
 HIDDEN_BOUNDARY = (
-    "activity = clip(count / n_ref, 0, 1)\n"
+    COUNT_ACTIVITY
     + _POST_FACTOR
     + _PRE_SPLIT
     + """
@@ -106,7 +109,7 @@ _RELAY_ACTIVITY = {
     # The seed: first-layer updates see the pixel value itself.
     "pixel": "activity = pixels(prev_image(t) * second, pixel)\n",
     # The spike count, normalised by its expectation for a white pixel.
-    "count": "activity = clip(count / n_ref, 0, 1)\n",
+    "count": COUNT_ACTIVITY,
 }
 
 
@@ -124,7 +127,7 @@ pending = 0
 
 # The bias units' activity: their regular count over max_rate x trial, the pixels' scale.
 BIAS_BOUNDARY = (
-    "activity = clip(count / n_ref, 0, 1)\n"
+    COUNT_ACTIVITY
     + _PRE_SPLIT
     + """
 count = 0

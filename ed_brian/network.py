@@ -242,6 +242,11 @@ def connect_class_networks(syn: Synapses, n_classes: int, ed, input_fraction: fl
     else:
         size_post = len(syn.target) // n_classes
         syn.connect(j=f"k for k in range(network_pre * {size_post}, (network_pre + 1) * {size_post})")
+    draw_magnitudes(syn, ed)
+
+
+def draw_magnitudes(syn: Synapses, ed) -> None:
+    """Initial magnitudes ~ U(w_min, w_max), from Brian2's random numbers."""
     syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
 
 
@@ -363,7 +368,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         for post in layers[1:]:
             syn = _projection(bias, post, f"bias_to_{post.name}", clock, trial_clock, namespace, ed.learning)
             syn.connect()
-            syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
+            draw_magnitudes(syn, ed)
             syn.w_gain = w_gain
             bias_synapses.append(syn)
         bias_objects = [bias, *bias_synapses]

@@ -59,9 +59,12 @@ def versions() -> dict[str, str]:
     }
 
 
+def _write_json(path: Path, data: dict) -> None:
+    _replace(path, lambda p: p.write_text(json.dumps(data, indent=2) + "\n"))
+
+
 def write_config(folder: Path, config: RunConfig, **extra) -> None:
-    data = {"config": config.to_dict(), "versions": versions(), **extra}
-    _replace(folder / "config.json", lambda p: p.write_text(json.dumps(data, indent=2) + "\n"))
+    _write_json(folder / "config.json", {"config": config.to_dict(), "versions": versions(), **extra})
 
 
 def read_config(folder: Path) -> RunConfig:
@@ -75,7 +78,7 @@ def set_epochs(folder: Path, epochs: int) -> RunConfig:
     data["config"]["epochs"] = epochs
     config = RunConfig.from_dict(data["config"])
     config.validate()
-    _replace(path, lambda p: p.write_text(json.dumps(data, indent=2) + "\n"))
+    _write_json(path, data)
     return config
 
 
