@@ -142,6 +142,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                      help="runtime code generation target [%(default)s]")
     dev.add_argument("--threads", type=int, default=_RUN.threads,
                      help="OpenMP threads for cpp_standalone; 0 = none [%(default)s]")
+    dev.add_argument("--cuda-fixed-grid", action="store_true",
+                     help="cuda_standalone: launch spike propagation over a fixed grid, without copying "
+                     "each step's spike counts to the host (brian2cuda does, three times per step)")
     dev.add_argument("--project-dir", help="standalone project folder (default: a cache folder per network shape)")
 
 
@@ -249,6 +252,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         network=network, model=args.model, dataset=args.dataset or "fashion-subset", n_train=args.train, n_test=args.test,
         train_pool=args.train_pool, epochs=_RUN.epochs if args.epochs is None else args.epochs, seed=args.seed,
         shuffle=not args.no_shuffle, device=args.device, codegen=args.codegen, threads=args.threads,
+        cuda_fixed_grid=args.cuda_fixed_grid,
     )
     config.validate()
     return config
@@ -284,7 +288,7 @@ def _config_and_data(args, compile: bool = True):
     from ed_brian.network import check_weight_shapes, expected_synapse_counts
 
     config = config_from_args(args)
-    require(DeviceSpec(config.device, config.codegen, config.threads, compile=compile))
+    require(DeviceSpec.of(config, compile=compile))
     weights = _load_weights(args.init_weights)
     if weights is not None:
         check_weight_shapes(weights, expected_synapse_counts(config.network))
@@ -454,6 +458,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         codegen=args.codegen or config.codegen,
         n_test=args.test or config.n_test,
         threads=config.threads if device == "cpp_standalone" else 0,
+        cuda_fixed_grid=config.cuda_fixed_grid and device == "cuda_standalone",
     )
     config.validate()
     dataset = _load_data(config, args.data_dir)

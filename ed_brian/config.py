@@ -203,6 +203,7 @@ class RunConfig:
     device: str = "runtime"  # runtime, cpp_standalone or cuda_standalone
     codegen: str = "auto"  # runtime code generation target: auto, numpy, cython
     threads: int = 0  # OpenMP threads (cpp_standalone)
+    cuda_fixed_grid: bool = False  # cuda_standalone: spike propagation without host round trips
 
     def validate(self) -> None:
         for name in ("n_train", "n_test", "epochs"):
@@ -215,7 +216,7 @@ class RunConfig:
             raise ConfigError("--train_pool draws images at random every epoch: drop --no_shuffle")
         from ed_brian.devices import DeviceSpec
 
-        DeviceSpec(self.device, self.codegen, self.threads).validate()
+        DeviceSpec.of(self).validate()
         self.network.validate()
         if self.model not in ("lif", "simple", "frelu"):
             raise ConfigError(f"--model must be lif, simple or frelu (got {self.model!r})")

@@ -36,6 +36,14 @@ class DeviceSpec:
     threads: int = 0  # OpenMP threads for cpp_standalone; 0 = none
     project_dir: str | None = None  # standalone project folder (default: a cache folder per shape)
     compile: bool = True  # False: only generate the standalone project
+    # cuda_standalone: launch spike propagation over a fixed grid instead of
+    # copying every step's spike counts to the host (cuda_templates/synapses.cu).
+    fixed_grid: bool = False
+
+    @classmethod
+    def of(cls, config, compile: bool = True) -> "DeviceSpec":
+        """The device a RunConfig asks for."""
+        return cls(config.device, config.codegen, config.threads, compile=compile, fixed_grid=config.cuda_fixed_grid)
 
     @property
     def standalone(self) -> bool:
@@ -52,6 +60,8 @@ class DeviceSpec:
             raise ConfigError(f"--threads must be >= 0 (got {self.threads})")
         if self.threads and self.name != "cpp_standalone":
             raise ConfigError("--threads applies to --device cpp_standalone only")
+        if self.fixed_grid and self.name != "cuda_standalone":
+            raise ConfigError("--cuda-fixed-grid applies to --device cuda_standalone only")
 
 
 def use_runtime(codegen: str = "auto") -> str:
@@ -98,7 +108,33 @@ def require(spec: DeviceSpec) -> None:
             raise DeviceError("--device cuda_standalone needs the CUDA compiler nvcc on PATH (or CUDA_PATH)")
 
 
-def _prepare_cuda(compile: bool) -> None:
+# brian2cuda's templates, and the same with ed_brian's spike propagation template
+# first; the latter still reaches brian2cuda's own as "brian2cuda/synapses.cu".
+_CUDA_TEMPLATERS: dict[bool, object] = {}
+
+
+def _cuda_templater(fixed_grid: bool):
+    from brian2cuda.codeobject import CUDAStandaloneCodeObject
+    from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
+    if not _CUDA_TEMPLATERS:
+        plain = CUDAStandaloneCodeObject.templater
+        grid = plain.derive("ed_brian", templates_dir="cuda_templates")
+        grid.env.loader = ChoiceLoader([
+            PackageLoader("ed_brian", "cuda_templates"),
+            PrefixLoader({"brian2cuda": PackageLoader("brian2cuda", "templates")}),
+            PackageLoader("brian2cuda", "templates"),
+        ])
+        _CUDA_TEMPLATERS.update({False: plain, True: grid})
+    return _CUDA_TEMPLATERS[fixed_grid]
+
+
+def _prepare_cuda(compile: bool, fixed_grid: bool) -> None:
+    from brian2cuda.codeobject import CUDAStandaloneCodeObject
+
+    # Every CUDA code object of the process renders through this class's
+    # templater (brian2cuda offers no per-object choice for synapses).
+    CUDAStandaloneCodeObject.templater = _cuda_templater(fixed_grid)
     cuda = prefs.devices.cuda_standalone
     if not compile:
         # Generating code only: no GPU to query, so name a target (Hopper).
@@ -131,7 +167,7 @@ def activate(spec: DeviceSpec) -> None:
         return
     require(spec)
     if spec.name == "cuda_standalone":
-        _prepare_cuda(spec.compile)
+        _prepare_cuda(spec.compile, spec.fixed_grid)
     else:
         prefs.devices.cpp_standalone.openmp_threads = spec.threads
         # Busy-waiting OpenMP threads collapse on a machine with other work.

@@ -104,6 +104,7 @@ def shape_key(config: RunConfig) -> dict:
         "learning": net.ed.learning,
         "bias_units": net.ed.bias_rate > 0,
         "threads": config.threads,
+        "cuda_fixed_grid": config.cuda_fixed_grid,
     }
 
 
@@ -126,7 +127,7 @@ class Trainer:
         self.config = config
         self.schedule = schedule or run_schedule(config, dataset.train_labels, dataset.test_labels, config.seed)
         self.offset = start_trial
-        self.device = devices.DeviceSpec(config.device, config.codegen, config.threads, compile=compile)
+        self.device = devices.DeviceSpec.of(config, compile=compile)
         self.project_dir = None
         if self.device.standalone:
             self.project_dir = Path(project_dir) if project_dir else devices.default_project_dir(

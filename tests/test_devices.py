@@ -8,6 +8,8 @@ every operation alike. Per-trial output spike counts and every synaptic weight
 after learning are then bit-identical.
 """
 
+import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -78,6 +80,79 @@ def test_cuda_project_generates_without_a_gpu(tmp_path):
     assert {"main.cu", "makefile", "README.md", "ed_brian_export.json"} <= sources
     assert "-std=c++17" in (out / "makefile").read_text()
     assert any(path.suffix == ".cu" for path in (out / "code_objects").iterdir())
+
+
+def _pathway_sources(project: Path) -> dict[str, str]:
+    """Generated spike propagation code objects (``on_pre`` and ``on_event`` pathways), by file name."""
+    return {path.name: path.read_text() for path in (project / "code_objects").glob("*.cu")
+            if re.search(r"_(pre|learning)_codeobject(_\d+)?\.cu$", path.name)}
+
+
+def _cli_export(out: Path, *flags: str) -> Path:
+    # One process per project: Brian2 names the objects of a second network in a
+    # process apart. A fixed hash seed keeps the order of the generated lines.
+    subprocess.run([sys.executable, "-m", "ed_brian", "export", "--device", "cuda_standalone", "--out", str(out),
+                    "--train", "10", "--test", "5", "--epochs", "1", "--hidden", "4", *flags],
+                   check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    return out
+
+
+def test_cuda_fixed_grid_launches_propagation_without_host_copies(tmp_path):
+    pytest.importorskip("brian2cuda")
+    # Event-driven learning: its "learn" pathways are propagated too.
+    plain = _cli_export(tmp_path / "plain", "--learning", "event")
+    grid = _cli_export(tmp_path / "grid", "--learning", "event", "--cuda-fixed-grid")
+    plain_pathways, grid_pathways = _pathway_sources(plain), _pathway_sources(grid)
+    assert plain_pathways.keys() == grid_pathways.keys() == {
+        "poisson_to_relay_pre_codeobject.cu", "relay_to_hidden_1_pre_codeobject.cu",
+        "hidden_1_to_output_pre_codeobject.cu", "relay_to_hidden_1_learning_codeobject.cu",
+        "hidden_1_to_output_learning_codeobject.cu"}
+    for name, code in plain_pathways.items():
+        # brian2cuda sizes each step's grid from a count copied to the host.
+        assert "cudaMemcpyDeviceToHost" in code, name
+        assert "cudaMemcpyDeviceToHost" not in grid_pathways[name], name
+        assert ">= eventspace[num_spiking_neurons]" in grid_pathways[name], name
+    # Nothing else in the generated code differs.
+    for path in (plain / "code_objects").glob("*.cu"):
+        if path.name not in plain_pathways:
+            assert (grid / "code_objects" / path.name).read_text() == path.read_text(), path.name
+
+
+def test_cuda_templates_are_brian2cuda_own_again_after_a_fixed_grid_project(tmp_path):
+    pytest.importorskip("brian2cuda")
+    data = band_dataset(10, 5)
+    config = replace(small_config(hidden=(4,), n_train=10, n_test=5), device="cuda_standalone")
+    export_project(replace(config, cuda_fixed_grid=True), data, tmp_path / "grid")
+    generated = _pathway_sources(export_project(config, data, tmp_path / "plain"))
+    plain = {name: code for name, code in generated.items() if "_pre_" in name}
+    assert len(plain) == 3
+    assert all("cudaMemcpyDeviceToHost" in code for code in plain.values())
+
+
+def test_cuda_fixed_grid_needs_cuda_standalone():
+    from ed_brian.config import ConfigError
+
+    with pytest.raises(ConfigError, match="--cuda-fixed-grid applies to --device cuda_standalone"):
+        replace(small_config(), device="cpp_standalone", cuda_fixed_grid=True).validate()
+
+
+@pytest.mark.long
+def test_cuda_fixed_grid_pathways_compile(tmp_path):
+    """nvcc compiles the fixed-grid propagation code (no GPU needed; cuRAND headers via CPATH)."""
+    import shutil
+
+    pytest.importorskip("brian2cuda")
+    if shutil.which("nvcc") is None:
+        pytest.skip("nvcc is not on PATH")
+    data = band_dataset(10, 5)
+    config = replace(small_config(hidden=(4,), n_train=10, n_test=5, learning="event"), device="cuda_standalone",
+                     cuda_fixed_grid=True)
+    out = export_project(config, data, tmp_path / "grid")
+    objects = [f"code_objects/{name[:-3]}.o" for name in _pathway_sources(out)]
+    result = subprocess.run(["make", "-j2", *objects], cwd=out, capture_output=True, text=True)
+    if "curand.h" in result.stderr:
+        pytest.skip("no cuRAND headers (the nvidia-curand wheel has them: set CPATH)")
+    assert result.returncode == 0, result.stderr[-3000:]
 
 
 def test_cuda_without_brian2cuda_or_gpu_is_a_clear_error(monkeypatch):
