@@ -12,7 +12,9 @@ full-dataset run does (for the memory figure).
 Runtime: the network is built and one training trial run (this compiles the
 code: build_seconds), then N training and N test trials are timed apart.
 Standalone: one program of N training trials and one of N test trials; the
-build (code generation and compilation) is timed apart from the run.
+build (code generation and compilation) is timed apart from the run, and the
+simulation loop (Brian2's last run time) apart from the program's start-up
+(loading arrays, creating synapses; on a GPU, the CUDA context).
 --profile adds Brian2's time per code object, summed into Poisson input,
 input relay, synaptic propagation, state update (with threshold and reset)
 and learning. With --json the last line is one JSON object.
@@ -31,6 +33,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 import numpy as np
+from brian2 import get_device
 
 from ed_brian.config import InputParams, NetworkConfig, RunConfig
 from ed_brian.data import DataError, Dataset, load_dataset, subset
@@ -100,7 +103,10 @@ def standalone_speed(config: RunConfig, data: Dataset, n: int, profile: bool) ->
         times = trainer.build_and_run()
         out["build_seconds"] += times.build_seconds
         out[f"{kind}_ms_per_trial"] = 1000 * times.run_seconds / n
-        print(f"{kind} program: build {times.build_seconds:.1f} s, run {times.run_seconds:.2f} s")
+        loop_seconds = get_device()._last_run_time
+        out[f"{kind}_loop_ms_per_trial"] = 1000 * loop_seconds / n
+        print(f"{kind} program: build {times.build_seconds:.1f} s, run {times.run_seconds:.2f} s "
+              f"(simulation loop {loop_seconds:.2f} s)")
         if profile:
             out["profile"][kind] = profile_split(trainer.net.network.profiling_info)
     return out
@@ -128,6 +134,8 @@ def main() -> None:
     parser.add_argument("--codegen", default="cython", choices=["numpy", "cython"])
     parser.add_argument("--threads", type=int, default=0, help="OpenMP threads (cpp_standalone) [%(default)s]")
     parser.add_argument("--learning", default="auto", choices=["auto", "event", "dense"])
+    parser.add_argument("--cuda-fixed-grid", action="store_true",
+                        help="cuda_standalone: spike propagation without per-step host copies")
     parser.add_argument("--spike_max_rate", type=float, default=150.0)
     parser.add_argument("--float32", action="store_true",
                         help="single precision for every state variable (prefs.core.default_float_dtype)")
@@ -149,8 +157,9 @@ def main() -> None:
     network = NetworkConfig(hidden=(args.hidden,), input=InputParams(max_rate=args.spike_max_rate))
     network = replace(network, ed=replace(network.ed, learning=args.learning))
     config = RunConfig(network=network, dataset=name, device=args.device, codegen=args.codegen,
-                       threads=args.threads, shuffle=False)
+                       threads=args.threads, cuda_fixed_grid=args.cuda_fixed_grid, shuffle=False)
     label = args.device + (f" ({args.codegen})" if args.device == "runtime" else f", threads {args.threads}")
+    label += ", fixed grid" if args.cuda_fixed_grid else ""
     print(f"{name}, hidden {args.hidden}, {label}, learning {args.learning}, {n} trials per phase, "
           f"{len(data.train_labels) + len(data.test_labels)} images in the table")
     speed = runtime_speed if args.device == "runtime" else standalone_speed
@@ -170,7 +179,8 @@ def main() -> None:
     if args.json:
         print(json.dumps({"device": args.device, "codegen": args.codegen if args.device == "runtime" else None,
                           "threads": args.threads, "hidden": args.hidden, "dataset": name, "trials": n,
-                          "learning": args.learning, "float32": args.float32, **result}))
+                          "learning": args.learning, "float32": args.float32,
+                          "cuda_fixed_grid": args.cuda_fixed_grid, **result}))
 
 
 if __name__ == "__main__":

@@ -2,27 +2,48 @@
 # One prepared check on a GPU machine (no network there): installs the carried
 # wheels (brian2 2.10.1, brian2cuda 1.0b1), then trains the seed's network
 # (MNIST, N training + 1000 test trials, one epoch) with cuda_standalone for
-# each learning mode in MODES (default: event dense) and each hidden size in
-# HIDDEN (default: 256), and prints build time, run time and accuracy.
-# Usage (repo root, wheels in .whl/, MNIST IDX files in .gpudata/mnist/):
-#   [MODES="dense"] [HIDDEN="256 1024"] bash experiments/gpu_check.sh [OUTDIR] [N]
+# each variant in VARIANTS and each hidden size in HIDDEN, and prints build
+# time, program time, simulation-loop time and accuracy. A variant is a learning mode (dense, event),
+# with "+grid" for --cuda-fixed-grid.
+#
+# Here, once (wheels into .whl/, MNIST into .gpudata/mnist/, both git-ignored):
+#   bash experiments/gpu_check.sh --prepare [DATA_DIR]     # DATA_DIR: default ../shared/data
+# There (repo root; the device tool's carry: [".whl", ".gpudata"]):
+#   [VARIANTS="dense dense+grid"] [HIDDEN="256 1024"] bash experiments/gpu_check.sh [OUTDIR] [N]
 set -uo pipefail
+
+if [ "${1:-}" = "--prepare" ]; then
+    data=${2:-../shared/data}
+    mkdir -p .git/info .gpudata/mnist
+    for path in /.whl/ /.gpudata/; do grep -qx "$path" .git/info/exclude 2>/dev/null || echo "$path" >>.git/info/exclude; done
+    cp "$data"/mnist/*.gz .gpudata/mnist/ || exit 1
+    python3.12 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+        --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+        -d .whl brian2==2.10.1 brian2cuda==1.0b1 || exit 1
+    du -sh .whl .gpudata
+    exit 0
+fi
+
 out=${1:-${OUT:-/tmp/gpu_check}}
-n=${2:-10000}
+n=${2:-5000}
 mkdir -p "$out"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl || exit 1
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
 nvidia-smi -L; nvcc --version | tail -1; nproc
 python3 -c "import brian2, brian2cuda, numpy; print('brian2', brian2.__version__, 'brian2cuda', brian2cuda.__version__, 'numpy', numpy.__version__)"
 for hidden in ${HIDDEN:-256}; do
-  for mode in ${MODES:-event dense}; do
+  for variant in ${VARIANTS:-dense dense+grid event+grid}; do
+    mode=${variant%+grid}
+    grid=(); [ "$mode" != "$variant" ] && grid=(--cuda-fixed-grid)
+    run="cuda_${mode}${grid:+_grid}_h$hidden"
     start=$(date +%s)
-    run="cuda_${mode}_h$hidden"
-    timeout 260 python3 -m ed_brian train --device cuda_standalone --mnist --data-dir .gpudata \
+    timeout 240 python3 -m ed_brian train --device cuda_standalone "${grid[@]}" --mnist --data-dir .gpudata \
         --train "$n" --test 1000 --epochs 1 --hidden "$hidden" --lr 0.15 --spike_max_rate 150 \
         --learning "$mode" --no-progress --out "$out/$run" --project-dir "/tmp/$run" \
         2>&1 | grep -v "nvcc warning" | tail -4
     echo "$run: wall $(( $(date +%s) - start )) s for $n + 1000 trials"
-    rm -f "$out/$run/weights.npz" "$out/$run/checkpoint.npz"
+    # The simulation loop alone (Brian2's last_run_info: seconds, fraction completed).
+    echo "$run: simulation loop $(cat "/tmp/$run/results/last_run_info.txt" 2>/dev/null) s for $n + 1000 trials"
+    rm -f "$out/$run/weights.npz" "$out/$run/checkpoint.npz" "$out/$run/trials.npz"
   done
 done

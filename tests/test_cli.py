@@ -57,6 +57,7 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
         (["--bias_rate", "-1"], "--bias_rate must be >= 0"),
         (["--bias_rate", "1500"], "--bias_rate 1500.0 Hz exceeds one spike per time step"),
         (["--bias_rate", "100", "--model", "simple"], "--bias_rate is for --model lif"),
+        (["--cuda-fixed-grid", "--device", "cpp_standalone"], "--cuda-fixed-grid applies to --device cuda_standalone"),
         (["--unknown-flag"], "unrecognized arguments"),
     ],
 )

@@ -129,13 +129,6 @@ def test_cuda_templates_are_brian2cuda_own_again_after_a_fixed_grid_project(tmp_
     assert all("cudaMemcpyDeviceToHost" in code for code in plain.values())
 
 
-def test_cuda_fixed_grid_needs_cuda_standalone():
-    from ed_brian.config import ConfigError
-
-    with pytest.raises(ConfigError, match="--cuda-fixed-grid applies to --device cuda_standalone"):
-        replace(small_config(), device="cpp_standalone", cuda_fixed_grid=True).validate()
-
-
 @pytest.mark.long
 def test_cuda_fixed_grid_pathways_compile(tmp_path):
     """nvcc compiles the fixed-grid propagation code (no GPU needed; cuRAND headers via CPATH)."""
