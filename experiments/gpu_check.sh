@@ -17,7 +17,7 @@ if [ "${1:-}" = "--prepare" ]; then
     mkdir -p .git/info .gpudata/mnist
     for path in /.whl/ /.gpudata/; do grep -qx "$path" .git/info/exclude 2>/dev/null || echo "$path" >>.git/info/exclude; done
     cp "$data"/mnist/*.gz .gpudata/mnist/ || exit 1
-    python3.12 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+    python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
         -d .whl brian2==2.10.1 brian2cuda==1.0b1 || exit 1
     du -sh .whl .gpudata
