@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ed_brian.config import ConfigError, EDParams, InputParams, LIFParams, NetworkConfig, RunConfig
+from ed_brian.config import RELAY_INPUTS, ConfigError, EDParams, InputParams, LIFParams, NetworkConfig, RunConfig
 from ed_brian.data import DataError
 from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError
 
@@ -87,6 +87,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                      help="simulation time step of the whole network, ms [%(default)s]")
     enc.add_argument("--spike_encoding", choices=["poisson"], default="poisson",
                      help="input spike encoding; Poisson is the one the seed used [%(default)s]")
+    enc.add_argument("--relay_input", choices=RELAY_INPUTS, default=_INPUT.relay_input,
+                     help="how Poisson spikes reach the input relay: a PoissonGroup and Synapses, or per-pixel "
+                     "draws the relay reads through a linked variable (the same spikes; on a GPU two kernels "
+                     "and a host copy fewer per time step) [%(default)s]")
     enc.add_argument("--independent_ei_trains", action="store_true",
                      help="give the E and I copy of a pixel independent Poisson trains (the seed shares one)")
 
@@ -239,7 +243,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         ),
         input=InputParams(
             max_rate=args.spike_max_rate, sim_time=args.spike_sim_time, dt=args.spike_dt,
-            shared_ei_trains=not args.independent_ei_trains,
+            shared_ei_trains=not args.independent_ei_trains, relay_input=args.relay_input,
         ),
         ed=EDParams(
             lr=args.lr, lr_decay=args.lr_decay, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,

@@ -55,6 +55,9 @@ class LIFParams:
             raise ConfigError(f"--I_bias must be >= 0 (got {self.I_bias})")
 
 
+RELAY_INPUTS = ("synapses", "linked")
+
+
 @dataclass(frozen=True)
 class InputParams:
     """Poisson encoding of a 28x28 image for one trial of ``sim_time`` ms."""
@@ -65,6 +68,10 @@ class InputParams:
     # Seed: the E and I copies of a pixel share one spike train. False gives
     # each copy its own Poisson source.
     shared_ei_trains: bool = True
+    # How Poisson spikes reach the relay: "synapses" (a PoissonGroup and a
+    # Synapses pathway) or "linked" (the same spikes, read through a linked
+    # variable: no spike propagation, fewer GPU kernels per step).
+    relay_input: str = "synapses"
 
     @property
     def steps_per_trial(self) -> int:
@@ -86,6 +93,8 @@ class InputParams:
         if self.steps_per_trial < 4:
             raise ConfigError(f"--spike_sim_time / --spike_dt must give a trial of at least 4 time steps "
                               f"(got {self.sim_time} / {self.dt} = {self.steps_per_trial})")
+        if self.relay_input not in RELAY_INPUTS:
+            raise ConfigError(f"--relay_input must be synapses or linked (got {self.relay_input!r})")
         if not self.max_rate > 0:
             raise ConfigError(f"--spike_max_rate must be > 0 (got {self.max_rate})")
         if self.max_rate * self.dt * 1e-3 > 1:
@@ -224,6 +233,8 @@ class RunConfig:
             raise ConfigError("--input_fraction is for --model lif; the other models connect every input")
         if self.model != "lif" and self.network.ed.bias_rate > 0:
             raise ConfigError("--bias_rate is for --model lif; the other models have no bias units")
+        if self.model != "lif" and self.network.input.relay_input != "synapses":
+            raise ConfigError("--relay_input linked is for --model lif; the other models use a PoissonGroup and Synapses")
         if self.model == "frelu":
             if self.network.ed.learning == "event":
                 raise ConfigError("--model frelu learns in the dense form: drop --learning event")

@@ -113,15 +113,16 @@ _RELAY_ACTIVITY = {
 }
 
 
-def relay_boundary(input_activity: str) -> str:
-    """Boundary code of the input relay for ``input_activity`` 'pixel' or 'count'."""
+def relay_boundary(input_activity: str, relay_input: str = "synapses") -> str:
+    """Boundary code of the input relay for ``input_activity`` 'pixel' or 'count'.
+
+    With ``relay_input`` 'linked' the pending spikes belong to the Poisson
+    sources, which clear them themselves."""
     return (
         _RELAY_ACTIVITY[input_activity]
         + _PRE_SPLIT
-        + """
-count = 0
-pending = 0
-"""
+        + "count = 0\n"
+        + ("pending = 0\n" if relay_input == "synapses" else "")
     )
 
 

@@ -291,6 +291,56 @@ def learning_stats(relay: NeuronGroup, first_hidden: NeuronGroup, trial_clock: C
     return [*objects, monitor], monitor
 
 
+def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[list, NeuronGroup]:
+    """The Poisson sources and the relay, E and I unit of every pixel: (source objects, relay).
+
+    A relay unit fires in the step after its source spiked, unless it fired in
+    that step itself. With ``relay_input`` 'synapses' the spikes of a
+    ``PoissonGroup`` reach it through ``Synapses``; with 'linked' each source
+    draws its spike into a variable that the relay's threshold reads through a
+    linked variable. Both draw the same random numbers in the same order, so
+    they give the same spikes; 'linked' runs no spike propagation (on a GPU,
+    two kernels and a device-to-host copy fewer per step).
+    """
+    inp = config.input
+    n_relay = 2 * config.n_pixels
+    n_sources = config.n_pixels if inp.shared_ei_trains else n_relay
+    pixel_of_source = "i" if inp.shared_ei_trains else "i // 2"
+    source_rate = f"max_rate * pixels(trial_image(t) * second, {pixel_of_source})"
+    linked = inp.relay_input == "linked"
+    relay = NeuronGroup(
+        n_relay,
+        (lif.LINKED_RELAY_EQUATIONS if linked else lif.RELAY_EQUATIONS) + lif.UNIT_VARIABLES,
+        threshold=lif.RELAY_THRESHOLD,
+        reset=lif.LINKED_RELAY_RESET if linked else lif.RELAY_RESET,
+        events=_learn_events(config, presynaptic=True),
+        clock=clock,
+        name="relay",
+        namespace=namespace,
+    )
+    relay.ptype = "1 - 2 * (i % 2)"
+    relay.pixel = "i // 2"
+    relay.network = -1
+    # A relay unit fires one step after its source, so it sees T - dt of input.
+    relay.n_ref = inp.max_rate * (inp.sim_time - inp.dt) * 1e-3
+    if linked:
+        sources = NeuronGroup(n_sources, lif.POISSON_SOURCE_EQUATIONS.replace("RATE", source_rate),
+                              clock=clock, name="poisson", namespace=namespace)
+        # After the resets: the relay has read this step's pending spike.
+        sources.run_regularly(lif.POISSON_SOURCE_DRAW, clock=clock, when="end", name="poisson_draw")
+        sources.run_regularly("pending = 0", clock=trial_clock, when="start", order=learning.ORDER_UNITS,
+                              name="poisson_boundary")
+        relay.pending = linked_var(sources, "pending", index=np.arange(n_relay) // (n_relay // n_sources))
+        return [sources], relay
+    poisson = PoissonGroup(n_sources, rates=source_rate, clock=clock, name="poisson", namespace=namespace)
+    drive = Synapses(poisson, relay, on_pre=lif.POISSON_TO_RELAY, clock=clock, name="poisson_to_relay")
+    if inp.shared_ei_trains:
+        drive.connect(j="2 * i + k for k in range(2)")
+    else:
+        drive.connect(j="i")
+    return [poisson, drive], relay
+
+
 def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Schedule) -> EDNetwork:
     """The whole network for ``schedule`` over ``pixel_table`` (images x 784, in [0, 1]).
 
@@ -307,33 +357,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     tables = time_tables(pixel_table, schedule, trial)
     namespace = dict(tables, max_rate=inp.max_rate * Hz)
 
-    n_relay = 2 * config.n_pixels
-    if inp.shared_ei_trains:
-        source_rate = "max_rate * pixels(trial_image(t) * second, i)"
-        poisson = PoissonGroup(config.n_pixels, rates=source_rate, clock=clock, name="poisson", namespace=namespace)
-    else:
-        source_rate = "max_rate * pixels(trial_image(t) * second, i // 2)"
-        poisson = PoissonGroup(n_relay, rates=source_rate, clock=clock, name="poisson", namespace=namespace)
-    relay = NeuronGroup(
-        n_relay,
-        lif.RELAY_EQUATIONS + lif.UNIT_VARIABLES,
-        threshold=lif.RELAY_THRESHOLD,
-        reset=lif.RELAY_RESET,
-        events=_learn_events(config, presynaptic=True),
-        clock=clock,
-        name="relay",
-        namespace=namespace,
-    )
-    relay.ptype = "1 - 2 * (i % 2)"
-    relay.pixel = "i // 2"
-    relay.network = -1
-    # A relay unit fires one step after its source, so it sees T - dt of input.
-    relay.n_ref = inp.max_rate * (inp.sim_time - inp.dt) * 1e-3
-    drive = Synapses(poisson, relay, on_pre=lif.POISSON_TO_RELAY, clock=clock, name="poisson_to_relay")
-    if inp.shared_ei_trains:
-        drive.connect(j="2 * i + k for k in range(2)")
-    else:
-        drive.connect(j="i")
+    source_objects, relay = input_layer(config, clock, trial_clock, namespace)
 
     output = _lif_group(K, config, lif.OUTPUT_AMINE, "output", clock, namespace, presynaptic=False)
     output.ptype = 1
@@ -378,7 +402,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
             group.run_on_event("learn", learning.AFTER_LEARN_EVENT)
 
     relay.run_regularly(
-        learning.relay_boundary(ed.input_activity),
+        learning.relay_boundary(ed.input_activity, inp.relay_input),
         clock=trial_clock,
         when="start",
         order=learning.ORDER_UNITS,
@@ -395,6 +419,6 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         output, ["score", "amine_exc", "amine_inh"], record=True, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name="output_scores"
     )
     stats, stats_monitor = learning_stats(relay, hidden[0], trial_clock)
-    network = Network(poisson, drive, *layers, *synapses, *bias_objects, scores, *stats, name="ed_network")
+    network = Network(*source_objects, *layers, *synapses, *bias_objects, scores, *stats, name="ed_network")
     return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial, tables, stats_monitor, bias,
                      bias_synapses)

@@ -100,6 +100,7 @@ def shape_key(config: RunConfig) -> dict:
         "n_pixels": net.n_pixels,
         "input_fraction": net.input_fraction,
         "shared_ei_trains": net.input.shared_ei_trains,
+        "relay_input": net.input.relay_input,
         "input_activity": net.ed.input_activity,
         "learning": net.ed.learning,
         "bias_units": net.ed.bias_rate > 0,

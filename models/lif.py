@@ -79,6 +79,25 @@ spikes_total += 1
 """
 POISSON_TO_RELAY = "pending_post += 1"
 
+# The linked form of the same relay: each Poisson source keeps its spike of
+# the step in ``pending``, which the relay's threshold reads. The source draws
+# at the end of every step, after the relay's reset, from the same random
+# numbers as a PoissonGroup (rand() < rates * dt), and a relay unit that has
+# just fired drops the spike, as the reset above does.
+LINKED_RELAY_EQUATIONS = """
+pending : integer (linked)     # its Poisson source's spike of the last step
+pixel : integer (constant)     # which pixel this unit relays
+"""
+LINKED_RELAY_RESET = """
+count += 1
+spikes_total += 1
+"""
+POISSON_SOURCE_EQUATIONS = """
+rates = RATE : Hz
+pending : integer              # 1 if the source spiked in this step and its relay did not
+"""
+POISSON_SOURCE_DRAW = "pending = int(rand() < rates * dt) * int(pending == 0)"
+
 # Kaneko's bias units: one excitatory and one inhibitory constant source shared
 # by all class networks, reaching every hidden and output unit through learned
 # synapses like any other input. Here they fire regularly at bias_rate, so a

@@ -31,7 +31,11 @@ def test_cython_and_cpp_standalone_are_identical(tmp_path):
     config = small_config(hidden=(6, 4), n_train=24, n_test=12, epochs=2, seed=9, codegen="cython", bias_rate=100.0)
     runtime = train(config, data)
     assert {"bias_to_hidden_1/w", "bias_to_output/w"} <= runtime.weights.keys()
-    standalone = train(replace(config, device="cpp_standalone"), data, project_dir=tmp_path / "cpp")
+    # The standalone run reads its Poisson spikes through a linked variable, the
+    # runtime one through Synapses: the two forms must agree too.
+    linked_input = replace(config.network.input, relay_input="linked")
+    standalone_config = replace(config, device="cpp_standalone", network=replace(config.network, input=linked_input))
+    standalone = train(standalone_config, data, project_dir=tmp_path / "cpp")
     assert standalone.standalone_times.run_seconds > 0
     np.testing.assert_array_equal(np.floor(runtime.scores), np.floor(standalone.scores))
     assert runtime.weights.keys() == standalone.weights.keys()
@@ -42,7 +46,7 @@ def test_cython_and_cpp_standalone_are_identical(tmp_path):
     # Weights trained on one device evaluate identically on the others.
     on_runtime = evaluate(config, data, runtime.weights)
     # Same project folder: make recompiles only the generated files that changed.
-    on_cpp = evaluate(replace(config, device="cpp_standalone"), data, standalone.weights, tmp_path / "cpp")
+    on_cpp = evaluate(standalone_config, data, standalone.weights, tmp_path / "cpp")
     assert on_runtime == on_cpp
     assert on_runtime > 25.0  # chance with 4 classes
 
@@ -127,6 +131,29 @@ def test_cuda_templates_are_brian2cuda_own_again_after_a_fixed_grid_project(tmp_
     plain = _pathway_sources(export_project(config, data, tmp_path / "plain"))
     assert len(plain) == 5
     assert all("cudaMemcpyDeviceToHost" in code for code in plain.values())
+
+
+def _step_code_objects(project: Path) -> set[str]:
+    """Code objects the generated main runs at every time step (on defaultclock)."""
+    return set(re.findall(r"ed_network\.add\(&defaultclock, _run_(\w+)\);", (project / "main.cu").read_text()))
+
+
+def test_cuda_linked_relay_input_runs_no_poisson_pathway(tmp_path):
+    pytest.importorskip("brian2cuda")
+    plain = _step_code_objects(_cli_export(tmp_path / "plain", "--learning", "dense"))
+    linked_project = _cli_export(tmp_path / "linked", "--learning", "dense", "--relay_input", "linked")
+    linked = _step_code_objects(linked_project)
+    # The Poisson threshold (two kernels: clear and fill the spike space) and the
+    # pathway (a host copy of the spike count, then a kernel) give way to one draw.
+    assert plain - linked == {"poisson_spike_thresholder_codeobject", "poisson_to_relay_pre_push_spikes",
+                              "poisson_to_relay_pre_codeobject"}
+    assert linked - plain == {"poisson_draw_codeobject"}
+    draw = (linked_project / "code_objects" / "poisson_draw_codeobject.cu").read_text()
+    assert draw.count("<<<") == 1 and "cudaMemcpyDeviceToHost" not in draw
+    copies = [name for name in linked - {"random_number_buffer"} if "cudaMemcpyDeviceToHost" in
+              (linked_project / "code_objects" / f"{name}.cu").read_text()]
+    assert sorted(copies) == ["hidden_1_to_output_pre_codeobject", "hidden_1_to_output_pre_push_spikes",
+                              "relay_to_hidden_1_pre_codeobject", "relay_to_hidden_1_pre_push_spikes"]
 
 
 @pytest.mark.long

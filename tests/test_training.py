@@ -1,5 +1,7 @@
 """Training end to end: it learns, it is reproducible, codegen targets agree."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -49,6 +51,27 @@ def test_numpy_and_cython_give_identical_spike_counts_and_weights():
     np.testing.assert_array_equal(counts["numpy"], counts["cython"])
     for key, value in by_target["numpy"].weights.items():
         np.testing.assert_allclose(by_target["cython"].weights[key], value, rtol=1e-12, err_msg=key)
+
+
+def _with_relay_input(config, relay_input, shared_ei_trains=True):
+    network = config.network
+    encoding = replace(network.input, relay_input=relay_input, shared_ei_trains=shared_ei_trains)
+    return replace(config, network=replace(network, input=encoding))
+
+
+@pytest.mark.parametrize("shared_ei_trains", [True, False], ids=["shared", "independent"])
+def test_linked_relay_input_gives_the_same_spikes_and_weights(shared_ei_trains):
+    data = band_dataset(24, 12)
+    config = small_config(hidden=(6,), n_train=24, n_test=12, seed=9, bias_rate=100.0)
+    by_form = {form: train(_with_relay_input(config, form, shared_ei_trains), data)
+               for form in ("synapses", "linked")}
+    synapses, linked = by_form["synapses"], by_form["linked"]
+    assert synapses.epochs[0].mean_rates["relay"] > 1.0
+    assert linked.epochs[0].mean_rates == synapses.epochs[0].mean_rates
+    np.testing.assert_array_equal(linked.scores, synapses.scores)
+    assert linked.weights.keys() == synapses.weights.keys()
+    for key, value in synapses.weights.items():
+        np.testing.assert_array_equal(linked.weights[key], value, err_msg=key)
 
 
 def test_learns_real_mnist_above_chance(data_dir):
