@@ -58,6 +58,8 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
         (["--bias_rate", "1500"], "--bias_rate 1500.0 Hz exceeds one spike per time step"),
         (["--bias_rate", "100", "--model", "simple"], "--bias_rate is for --model lif"),
         (["--cuda-fixed-grid", "--device", "cpp_standalone"], "--cuda-fixed-grid applies to --device cuda_standalone"),
+        (["--relay_input", "linked", "--model", "frelu"], "--relay_input linked is for --model lif"),
+        (["--relay_input", "direct"], "invalid choice: 'direct'"),
         (["--unknown-flag"], "unrecognized arguments"),
     ],
 )

@@ -157,16 +157,20 @@ def test_cuda_linked_relay_input_runs_no_poisson_pathway(tmp_path):
 
 
 @pytest.mark.long
-def test_cuda_fixed_grid_pathways_compile(tmp_path):
-    """nvcc compiles the fixed-grid propagation code (no GPU needed; cuRAND headers via CPATH)."""
+def test_cuda_fixed_grid_pathways_and_linked_relay_compile(tmp_path):
+    """nvcc compiles the fixed-grid propagation code and the linked relay input
+    (no GPU needed; cuRAND headers via CPATH)."""
     pytest.importorskip("brian2cuda")
     if shutil.which("nvcc") is None:
         pytest.skip("nvcc is not on PATH")
     data = band_dataset(10, 5)
     config = replace(small_config(hidden=(4,), n_train=10, n_test=5, learning="event"), device="cuda_standalone",
                      cuda_fixed_grid=True)
-    out = export_project(config, data, tmp_path / "grid")
-    objects = [f"code_objects/{name[:-3]}.o" for name in _pathway_sources(out)]
+    linked_input = replace(config.network.input, relay_input="linked")
+    out = export_project(replace(config, network=replace(config.network, input=linked_input)), data, tmp_path / "grid")
+    sources = [*_pathway_sources(out), "poisson_draw_codeobject.cu", "poisson_boundary_codeobject.cu",
+               "relay_spike_thresholder_codeobject.cu", "relay_spike_resetter_codeobject.cu"]
+    objects = [f"code_objects/{name[:-3]}.o" for name in sources]
     result = subprocess.run(["make", "-j2", *objects], cwd=out, capture_output=True, text=True)
     if "curand.h" in result.stderr:
         pytest.skip("no cuRAND headers (the nvidia-curand wheel has them: set CPATH)")
