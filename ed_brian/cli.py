@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from ed_brian.config import RELAY_INPUTS, ConfigError, EDParams, InputParams, LIFParams, NetworkConfig, RunConfig
+from ed_brian.config import LIF_GROUPINGS, RELAY_INPUTS, ConfigError, EDParams, InputParams, LIFParams, NetworkConfig, RunConfig
 from ed_brian.data import DataError
 from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError
 
@@ -68,6 +68,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     "pseudo-random pattern; weights scaled to keep the mean drive) [%(default)s]")
     net.add_argument("--hidden", type=parse_hidden, default=NetworkConfig().hidden, metavar="H[,H...]",
                      help="hidden units per class network, per layer [256]")
+    net.add_argument("--lif_groups", choices=LIF_GROUPINGS, default="layer",
+                     help="layer: a NeuronGroup per LIF layer; one: the hidden and output units in one NeuronGroup, "
+                     "each layer a Subgroup (the same numbers; on a GPU four kernels fewer per time step for each "
+                     "layer merged) [%(default)s]")
     net.add_argument("--v_rest", type=float, default=_LIF.v_rest, help="resting potential, mV [%(default)s]")
     net.add_argument("--v_threshold", type=float, default=_LIF.v_threshold, help="threshold, mV [%(default)s]")
     net.add_argument("--v_reset", type=float, default=_LIF.v_reset, help="reset potential, mV [%(default)s]")
@@ -237,6 +241,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     network = NetworkConfig(
         hidden=args.hidden,
         input_fraction=args.input_fraction,
+        lif_groups=args.lif_groups,
         lif=LIFParams(
             v_rest=args.v_rest, v_threshold=args.v_threshold, v_reset=args.v_reset, tau_m=args.tau_m,
             tau_ref=args.tau_ref, R_m=args.R_m, I_bias=args.I_bias, q_syn=args.q_syn,

@@ -56,6 +56,7 @@ class LIFParams:
 
 
 RELAY_INPUTS = ("synapses", "linked")
+LIF_GROUPINGS = ("layer", "one")
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,10 @@ class NetworkConfig:
     # Fraction of the relay units each first-layer unit receives, picked by a
     # fixed pseudo-random pattern (the same on every device and every run).
     input_fraction: float = 1.0
+    # "layer": one NeuronGroup per LIF layer. "one": the hidden and output
+    # units in one NeuronGroup, each layer a Subgroup of it (the same numbers;
+    # fewer code objects per time step, which a GPU is bound by).
+    lif_groups: str = "layer"
     lif: LIFParams = field(default_factory=LIFParams)
     input: InputParams = field(default_factory=InputParams)
     ed: EDParams = field(default_factory=EDParams)
@@ -182,6 +187,8 @@ class NetworkConfig:
         for size in self.hidden:
             if size <= 0:
                 raise ConfigError(f"--hidden sizes must be > 0 (got {size})")
+        if self.lif_groups not in LIF_GROUPINGS:
+            raise ConfigError(f"--lif_groups must be layer or one (got {self.lif_groups!r})")
         if not 0 < self.input_fraction <= 1:
             raise ConfigError(f"--input_fraction must be in (0, 1] (got {self.input_fraction})")
         if self.n_classes < 2:
@@ -233,6 +240,8 @@ class RunConfig:
             raise ConfigError("--input_fraction is for --model lif; the other models connect every input")
         if self.model != "lif" and self.network.ed.bias_rate > 0:
             raise ConfigError("--bias_rate is for --model lif; the other models have no bias units")
+        if self.model != "lif" and self.network.lif_groups != "layer":
+            raise ConfigError("--lif_groups one is for --model lif; the other models have a group per layer")
         if self.model != "lif" and self.network.input.relay_input != "synapses":
             raise ConfigError("--relay_input linked is for --model lif; the other models use a PoissonGroup and Synapses")
         if self.model == "frelu":

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from brian2 import get_device
+from brian2 import Subgroup, get_device
 
 from ed_brian import devices, results
 from ed_brian.config import RunConfig
@@ -40,17 +40,22 @@ def _array_map(trainer: Trainer) -> dict[str, dict]:
     device = get_device()
     net = trainer.net
 
-    def entry(var):
-        return {"file": device.get_array_filename(var), "dtype": np.dtype(var.dtype).str}
+    def entry(var, group=None, indices_into=None):
+        found = {"file": device.get_array_filename(var), "dtype": np.dtype(var.dtype).str}
+        if isinstance(group, Subgroup):  # its slice of the group's array
+            found.update(start=int(group.start), stop=int(group.stop))
+        if isinstance(indices_into, Subgroup):  # Brian2 stores indices into the whole group
+            found.update(offset=int(indices_into.start))
+        return found
 
     arrays = {"scores": entry(net.score_monitor.variables["score"])}
     for layer in net.layers:
-        arrays[f"{layer.name}/spikes_total"] = entry(layer.variables["spikes_total"])
+        arrays[f"{layer.name}/spikes_total"] = entry(layer.variables["spikes_total"], layer)
     for group in net.unit_groups:
-        arrays[f"{group.name}/ptype"] = entry(group.variables["ptype"])
+        arrays[f"{group.name}/ptype"] = entry(group.variables["ptype"], group)
     for syn in net.projections:
-        arrays[f"{syn.name}/i"] = entry(syn.variables["_synaptic_pre"])
-        arrays[f"{syn.name}/j"] = entry(syn.variables["_synaptic_post"])
+        arrays[f"{syn.name}/i"] = entry(syn.variables["_synaptic_pre"], indices_into=syn.source)
+        arrays[f"{syn.name}/j"] = entry(syn.variables["_synaptic_post"], indices_into=syn.target)
         arrays[f"{syn.name}/w"] = entry(syn.variables["w"])
     return arrays
 
@@ -89,7 +94,8 @@ def collect_results(folder: str | Path) -> tuple[list[EpochMetrics], dict[str, n
         path = folder / "results" / spec["file"]
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing: build and run the project first (see {folder}/README.md)")
-        return np.fromfile(path, dtype=np.dtype(spec["dtype"]))
+        values = np.fromfile(path, dtype=np.dtype(spec["dtype"]))[spec.get("start", 0) : spec.get("stop")]
+        return values - spec["offset"] if "offset" in spec else values
 
     K = config.network.n_classes
     phases = tuple(Phase(*p) for p in manifest["phases"])

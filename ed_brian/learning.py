@@ -27,8 +27,9 @@ still learns a little, as a sigmoid unit does.
 """
 
 ORDER_OUTPUT = 0
-ORDER_UNITS = 1
-ORDER_SYNAPSES = 2
+ORDER_DIFFUSION = 1  # one LIF group: amines copied from output to hidden units
+ORDER_UNITS = 2
+ORDER_SYNAPSES = 3
 
 _POST_FACTOR = """
 smoothed = (clip(count, 0, n_ref) + 0.5) / (n_ref + 1)

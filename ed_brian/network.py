@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from brian2 import (
     Clock,
+    Subgroup,
     defaultclock,
     Hz,
     Mohm,
@@ -184,11 +185,12 @@ def _learn_events(config: NetworkConfig, presynaptic: bool) -> dict | None:
     return None
 
 
-def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace, presynaptic=True) -> NeuronGroup:
+def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace, presynaptic=True,
+               learning_variables: str = lif.LEARNING_VARIABLES) -> NeuronGroup:
     p = config.lif
     group = NeuronGroup(
         n,
-        lif.LIF_EQUATIONS + lif.UNIT_VARIABLES + lif.LEARNING_VARIABLES + amine,
+        lif.LIF_EQUATIONS + lif.UNIT_VARIABLES + learning_variables + amine,
         threshold=lif.LIF_THRESHOLD,
         reset=lif.LIF_RESET,
         refractory=lif.LIF_REFRACTORY,
@@ -341,6 +343,72 @@ def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[l
     return [poisson, drive], relay
 
 
+def lif_layers(config: NetworkConfig, gains: list[float], clock, namespace) -> tuple[list[NeuronGroup], NeuronGroup]:
+    """A NeuronGroup per hidden layer and one for the outputs: (hidden, output).
+
+    Hidden units read the amines of their class's output unit through linked variables.
+    """
+    K = config.n_classes
+    output = _lif_group(K, config, lif.OUTPUT_AMINE, "output", clock, namespace, presynaptic=False)
+    output.ptype = 1
+    output.network = "i"
+    output.amine_gain = 1.0
+    hidden = []
+    for number, (size, gain) in enumerate(zip(config.hidden, gains), start=1):
+        group = _lif_group(K * size, config, lif.HIDDEN_AMINE, f"hidden_{number}", clock, namespace)
+        _set_hidden_types(group, size)
+        class_of_unit = np.repeat(np.arange(K), size)
+        group.amine_exc = linked_var(output, "amine_exc", index=class_of_unit)
+        group.amine_inh = linked_var(output, "amine_inh", index=class_of_unit)
+        group.amine_gain = gain
+        hidden.append(group)
+    return hidden, output
+
+
+def owner(layer) -> NeuronGroup:
+    """The NeuronGroup that holds ``layer`` (the layer itself, or a Subgroup's group)."""
+    return layer.source if isinstance(layer, Subgroup) else layer
+
+
+def _set_hidden_types(group, size: int) -> None:
+    group.ptype = f"1 - 2 * ((i % {size}) % 2)"
+    group.network = f"i // {size}"
+
+
+def one_lif_group(config: NetworkConfig, gains: list[float], clock, trial_clock, namespace):
+    """Every hidden and output unit in one NeuronGroup, each layer a named Subgroup.
+
+    The same units, synapses and numbers as ``lif_layers``, in a third of the
+    state updates, thresholds and resets per time step. Returns (objects for
+    the Network, hidden subgroups, output subgroup). An output unit keeps the
+    amines it releases in release_exc/inh; a Synapses object per hidden layer
+    copies them to that layer's units of the class at each trial boundary.
+    """
+    K = config.n_classes
+    sizes = [K * size for size in config.hidden] + [K]
+    shared_gain = lif.LEARNING_VARIABLES.replace("amine_gain : 1 (shared, constant)", "amine_gain : 1 (constant)")
+    group = _lif_group(sum(sizes), config, lif.ONE_GROUP_AMINE, "lif_units", clock, namespace,
+                       learning_variables=shared_gain)
+    starts = np.cumsum([0, *sizes])
+    layers = [Subgroup(group, start, stop, name=f"hidden_{number}")
+              for number, (start, stop) in enumerate(zip(starts[:-2], starts[1:-1]), start=1)]
+    output = Subgroup(group, starts[-2], starts[-1], name="output")
+    output.ptype = 1
+    output.network = "i"
+    output.amine_gain = 1.0
+    diffusion = []
+    for layer, size, gain in zip(layers, config.hidden, gains):
+        _set_hidden_types(layer, size)
+        layer.amine_gain = gain
+        link = Synapses(output, layer, clock=trial_clock, name=f"output_to_{layer.name}_amine")
+        link.connect(j=f"k for k in range(i * {size}, (i + 1) * {size})")
+        # After the output boundary has released the amines, before the hidden boundaries read them.
+        link.run_regularly(lif.AMINE_DIFFUSION, clock=trial_clock, when="start", order=learning.ORDER_DIFFUSION,
+                           name=f"output_to_{layer.name}_diffusion")
+        diffusion.append(link)
+    return [group, *layers, output, *diffusion], layers, output
+
+
 def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Schedule) -> EDNetwork:
     """The whole network for ``schedule`` over ``pixel_table`` (images x 784, in [0, 1]).
 
@@ -359,22 +427,12 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
 
     source_objects, relay = input_layer(config, clock, trial_clock, namespace)
 
-    output = _lif_group(K, config, lif.OUTPUT_AMINE, "output", clock, namespace, presynaptic=False)
-    output.ptype = 1
-    output.network = "i"
-    output.amine_gain = 1.0
-
-    hidden = []
     gains = learning.amine_gains(len(config.hidden), ed.dif, ed.diffusion)
-    for number, (size, gain) in enumerate(zip(config.hidden, gains), start=1):
-        group = _lif_group(K * size, config, lif.HIDDEN_AMINE, f"hidden_{number}", clock, namespace)
-        group.ptype = f"1 - 2 * ((i % {size}) % 2)"
-        group.network = f"i // {size}"
-        class_of_unit = np.repeat(np.arange(K), size)
-        group.amine_exc = linked_var(output, "amine_exc", index=class_of_unit)
-        group.amine_inh = linked_var(output, "amine_inh", index=class_of_unit)
-        group.amine_gain = gain
-        hidden.append(group)
+    if config.lif_groups == "one":
+        lif_objects, hidden, output = one_lif_group(config, gains, clock, trial_clock, namespace)
+    else:
+        hidden, output = lif_layers(config, gains, clock, namespace)
+        lif_objects = [*hidden, output]
 
     layers = [relay, *hidden, output]
     synapses = []
@@ -385,7 +443,8 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         # A sparser input keeps the mean drive of a dense one.
         syn.w_gain = w_gain / config.input_fraction if pre is relay else w_gain
         synapses.append(syn)
-    sources = layers[:-1]
+    # Learn events belong to whole groups: with one LIF group, to that group.
+    sources = [relay, *{owner(layer).name: owner(layer) for layer in hidden}.values()]
     bias, bias_objects, bias_synapses = None, [], []
     if ed.bias_rate > 0:
         bias = bias_units(config, clock, trial_clock, namespace)
@@ -412,13 +471,16 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         group.run_regularly(
             learning.HIDDEN_BOUNDARY, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name=f"{group.name}_boundary"
         )
-    output.run_regularly(
-        learning.output_boundary(ed.readout, ed.output_error), clock=trial_clock, when="start", order=learning.ORDER_OUTPUT, name="output_boundary"
-    )
+    # With one LIF group the output's amines are its own release_exc/inh.
+    released = "release" if config.lif_groups == "one" else "amine"
+    output_code = learning.output_boundary(ed.readout, ed.output_error)
+    output_code = output_code.replace("amine_exc", f"{released}_exc").replace("amine_inh", f"{released}_inh")
+    output.run_regularly(output_code, clock=trial_clock, when="start", order=learning.ORDER_OUTPUT, name="output_boundary")
     scores = StateMonitor(
-        output, ["score", "amine_exc", "amine_inh"], record=True, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name="output_scores"
+        output, ["score", f"{released}_exc", f"{released}_inh"], record=True, clock=trial_clock, when="start",
+        order=learning.ORDER_UNITS, name="output_scores",
     )
     stats, stats_monitor = learning_stats(relay, hidden[0], trial_clock)
-    network = Network(*source_objects, *layers, *synapses, *bias_objects, scores, *stats, name="ed_network")
+    network = Network(*source_objects, relay, *lif_objects, *synapses, *bias_objects, scores, *stats, name="ed_network")
     return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial, tables, stats_monitor, bias,
                      bias_synapses)

@@ -100,6 +100,7 @@ def shape_key(config: RunConfig) -> dict:
         "n_pixels": net.n_pixels,
         "input_fraction": net.input_fraction,
         "shared_ei_trains": net.input.shared_ei_trains,
+        "lif_groups": net.lif_groups,
         "relay_input": net.input.relay_input,
         "input_activity": net.ed.input_activity,
         "learning": net.ed.learning,
@@ -226,8 +227,9 @@ class Trainer:
         """A+ and A- released by every output unit after trials [start, stop) (trials x K x 2)."""
         first = start - self.offset + 1
         mon = self.net.score_monitor
-        return np.stack([np.array(mon.amine_exc[:, first : first + stop - start]).T,
-                         np.array(mon.amine_inh[:, first : first + stop - start]).T], axis=-1)
+        # Recorded after the score: amine_exc/inh, or release_exc/inh with one LIF group.
+        return np.stack([np.array(getattr(mon, name)[:, first : first + stop - start]).T
+                         for name in mon.record_variables[1:]], axis=-1)
 
     def mean_dw(self, start: int, stop: int) -> np.ndarray:
         """Mean |dw| over the relay -> hidden_1 synapses after each of trials [start, stop)."""
@@ -416,7 +418,7 @@ class StandaloneSession:
 
     def run(self, dataset: Dataset | None = None, shuffle_seed: int | None = None,
             initial_weights: dict | None = None, lr: float | None = None) -> TrainingResult:
-        from ed_brian.network import check_weight_shapes, schedule_values
+        from ed_brian.network import check_weight_shapes, owner, schedule_values
 
         net, config = self.trainer.net, self.config
         run_args = {}
@@ -438,8 +440,9 @@ class StandaloneSession:
             for syn in net.projections:
                 run_args[syn.w] = np.asarray(initial_weights[f"{syn.name}/w"], dtype=float)
         if lr is not None:
-            for layer in net.layers[1:]:
-                run_args[layer.lr] = lr
+            # The learning rate is shared by a group: set it once per group.
+            for group in {owner(layer).name: owner(layer) for layer in net.layers[1:]}.values():
+                run_args[group.lr] = lr
         start = time.perf_counter()
         self.device.run(str(self.trainer.project_dir), with_output=False, run_args=run_args)
         seconds = time.perf_counter() - start

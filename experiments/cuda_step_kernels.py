@@ -19,8 +19,8 @@ the generated source:
 - ``random_number_buffer`` runs on the host and refills cuRAND buffers every
   few hundred steps; it is left out.
 
-Variants: learning mode (dense, event), then "+grid" for --cuda-fixed-grid and
-"+linked" for --relay_input linked. With --json the last line is one JSON
+Variants: learning mode (dense, event), then "+grid" for --cuda-fixed-grid,
+"+linked" for --relay_input linked and "+one" for --lif_groups one. With --json the last line is one JSON
 object: per variant, kernels and copies per step.
 """
 
@@ -34,19 +34,21 @@ import sys
 import tempfile
 from pathlib import Path
 
-VARIANTS = ("dense", "dense+grid", "dense+linked", "dense+grid+linked", "event+grid+linked")
+VARIANTS = ("dense", "dense+grid", "dense+grid+linked", "dense+grid+linked+one", "event+grid+linked+one")
 
 
 def variant_flags(variant: str) -> list[str]:
     mode, *options = variant.split("+")
-    unknown = set(options) - {"grid", "linked"}
+    unknown = set(options) - {"grid", "linked", "one"}
     if mode not in ("dense", "event") or unknown:
-        raise ValueError(f"unknown variant {variant!r}: a learning mode (dense, event), then +grid and/or +linked")
+        raise ValueError(f"unknown variant {variant!r}: a learning mode (dense, event), then any of +grid, +linked, +one")
     flags = ["--learning", mode]
     if "grid" in options:
         flags.append("--cuda-fixed-grid")
     if "linked" in options:
         flags += ["--relay_input", "linked"]
+    if "one" in options:
+        flags += ["--lif_groups", "one"]
     return flags
 
 

@@ -48,6 +48,23 @@ amine_exc : 1 (linked)
 amine_inh : 1 (linked)
 """
 
+# All LIF layers in one group: every unit has the output's variables, and
+# hidden units receive their class's amines at each trial boundary from a
+# synapse of their class's output unit (AMINE_DIFFUSION) instead of through
+# linked variables, which a Subgroup cannot hold.
+ONE_GROUP_AMINE = """
+release_exc : 1                # A+ released by an output unit
+release_inh : 1                # A- released by an output unit
+amine_exc : 1                  # A+ of the unit's class, diffused to a hidden unit
+amine_inh : 1                  # A- of the unit's class, diffused to a hidden unit
+score : 1                      # output units: see ed_brian.learning.READOUTS
+drive : volt                   # output units: net synaptic input of the trial
+"""
+AMINE_DIFFUSION = """
+amine_exc_post = release_exc_pre
+amine_inh_post = release_inh_pre
+"""
+
 LIF_EQUATIONS = """
 dv/dt = (v_rest + R_m * I_bias - v) / tau_m : volt (unless refractory)
 v_rest : volt (shared, constant)

@@ -60,6 +60,7 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
         (["--cuda-fixed-grid", "--device", "cpp_standalone"], "--cuda-fixed-grid applies to --device cuda_standalone"),
         (["--relay_input", "linked", "--model", "frelu"], "--relay_input linked is for --model lif"),
         (["--relay_input", "direct"], "invalid choice: 'direct'"),
+        (["--lif_groups", "one", "--model", "simple"], "--lif_groups one is for --model lif"),
         (["--unknown-flag"], "unrecognized arguments"),
     ],
 )

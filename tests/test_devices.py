@@ -20,6 +20,7 @@ import pytest
 
 from ed_brian.devices import DeviceError, DeviceSpec, default_project_dir, require
 from ed_brian.export import collect_results, export_project
+from ed_brian.invariants import check_weights
 from ed_brian.train import evaluate, train
 
 from conftest import band_dataset, small_config
@@ -31,10 +32,11 @@ def test_cython_and_cpp_standalone_are_identical(tmp_path):
     config = small_config(hidden=(6, 4), n_train=24, n_test=12, epochs=2, seed=9, codegen="cython", bias_rate=100.0)
     runtime = train(config, data)
     assert {"bias_to_hidden_1/w", "bias_to_output/w"} <= runtime.weights.keys()
-    # The standalone run reads its Poisson spikes through a linked variable, the
-    # runtime one through Synapses: the two forms must agree too.
+    # The standalone run is built the GPU's way: Poisson spikes through a linked
+    # variable and every LIF unit in one group. Both forms must agree too.
     linked_input = replace(config.network.input, relay_input="linked")
-    standalone_config = replace(config, device="cpp_standalone", network=replace(config.network, input=linked_input))
+    standalone_network = replace(config.network, input=linked_input, lif_groups="one")
+    standalone_config = replace(config, device="cpp_standalone", network=standalone_network)
     standalone = train(standalone_config, data, project_dir=tmp_path / "cpp")
     assert standalone.standalone_times.run_seconds > 0
     np.testing.assert_array_equal(np.floor(runtime.scores), np.floor(standalone.scores))
@@ -51,9 +53,11 @@ def test_cython_and_cpp_standalone_are_identical(tmp_path):
     assert on_runtime > 25.0  # chance with 4 classes
 
 
-def test_cpp_export_builds_runs_and_collects(tmp_path):
+@pytest.mark.parametrize("lif_groups", ["layer", "one"])
+def test_cpp_export_builds_runs_and_collects(tmp_path, lif_groups):
     data = band_dataset(20, 10)
     config = replace(small_config(hidden=(5,), n_train=20, n_test=10, epochs=2, seed=4), device="cpp_standalone")
+    config = replace(config, network=replace(config.network, lif_groups=lif_groups))
     out = export_project(config, data, tmp_path / "project")
     assert (out / "README.md").read_text().count("make") >= 1
     assert any((out / "static_arrays").iterdir())
@@ -71,6 +75,9 @@ def test_cpp_export_builds_runs_and_collects(tmp_path):
     from ed_brian.export import initial_weights
 
     assert np.any(w > initial_weights(config)["relay_to_hidden_1/w"])
+    # Signs from each layer's unit types (with one group: its slice of the group's array).
+    check_weights(config.network, weights)
+    assert set(np.unique(weights["hidden_1_to_output/sign"])) == {-1, 1}
     # The exported weights load into the runtime device.
     assert 0.0 <= evaluate(replace(config, device="runtime", codegen="numpy"), data, weights) <= 100.0
 
@@ -195,7 +202,10 @@ def test_standalone_session_reruns_with_run_args_without_rebuilding(tmp_path):
     data, other = band_dataset(16, 8), band_dataset(16, 8, seed=5)
     # 12 training images per epoch drawn from 16: the pool's draws must match too.
     config = replace(small_config(hidden=(5,), n_train=12, n_test=8, seed=2), device="cpp_standalone", train_pool=16)
-    session = StandaloneSession(config, data, tmp_path / "project")
+    # The program has every LIF unit in one group (one learning rate to set);
+    # the references are runtime runs with a group per layer.
+    session = StandaloneSession(replace(config, network=replace(config.network, lif_groups="one")), data,
+                                tmp_path / "project")
     program = tmp_path / "project" / "main"
     built = program.stat().st_mtime_ns
     first = session.run()

@@ -74,6 +74,24 @@ def test_linked_relay_input_gives_the_same_spikes_and_weights(shared_ei_trains):
         np.testing.assert_array_equal(linked.weights[key], value, err_msg=key)
 
 
+@pytest.mark.parametrize("learning", ["event", "dense"])
+def test_one_lif_group_gives_the_same_spikes_and_weights(learning):
+    data = band_dataset(24, 12, n_classes=3)
+    config = small_config(n_classes=3, hidden=(6, 4), n_train=24, n_test=12, seed=9, bias_rate=100.0,
+                          learning=learning)
+    per_layer = train(config, data)
+    one_group = train(replace(config, network=replace(config.network, lif_groups="one")), data)
+    assert set(one_group.epochs[0].mean_rates) == {"relay", "hidden_1", "hidden_2", "output"}
+    assert one_group.epochs[0].mean_rates == per_layer.epochs[0].mean_rates
+    np.testing.assert_array_equal(one_group.scores, per_layer.scores)
+    # The amines reach the hidden units through synapses instead of linked variables.
+    assert per_layer.amines.sum() > 0
+    np.testing.assert_array_equal(one_group.amines, per_layer.amines)
+    assert one_group.weights.keys() == per_layer.weights.keys()
+    for key, value in per_layer.weights.items():
+        np.testing.assert_array_equal(one_group.weights[key], value, err_msg=key)
+
+
 def test_learns_real_mnist_above_chance(data_dir):
     data = subset(load_dataset("mnist", data_dir), 300, 200)
     # The default units: at rest just below threshold, they spike only when driven.
