@@ -68,7 +68,7 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     "pseudo-random pattern; weights scaled to keep the mean drive) [%(default)s]")
     net.add_argument("--hidden", type=parse_hidden, default=NetworkConfig().hidden, metavar="H[,H...]",
                      help="hidden units per class network, per layer [256]")
-    net.add_argument("--lif_groups", choices=LIF_GROUPINGS, default="layer",
+    net.add_argument("--lif_groups", choices=LIF_GROUPINGS, default=NetworkConfig.lif_groups,
                      help="layer: a NeuronGroup per LIF layer; one: the hidden and output units in one NeuronGroup, "
                      "each layer a Subgroup (the same numbers; on a GPU four kernels fewer per time step for each "
                      "layer merged) [%(default)s]")

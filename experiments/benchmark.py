@@ -138,6 +138,8 @@ def main() -> None:
                         help="cuda_standalone: spike propagation without per-step host copies")
     parser.add_argument("--relay_input", default="synapses", choices=["synapses", "linked"],
                         help="Poisson spikes reach the relay through Synapses or a linked variable [%(default)s]")
+    parser.add_argument("--lif_groups", default="layer", choices=["layer", "one"],
+                        help="a NeuronGroup per LIF layer, or one for all of them [%(default)s]")
     parser.add_argument("--spike_max_rate", type=float, default=150.0)
     parser.add_argument("--float32", action="store_true",
                         help="single precision for every state variable (prefs.core.default_float_dtype)")
@@ -156,14 +158,14 @@ def main() -> None:
     n = min(args.trials, len(data.train_labels) - 1, len(data.test_labels))
     if not args.full_table:
         data = subset(data, n + 1, n)
-    network = NetworkConfig(hidden=(args.hidden,),
+    network = NetworkConfig(hidden=(args.hidden,), lif_groups=args.lif_groups,
                             input=InputParams(max_rate=args.spike_max_rate, relay_input=args.relay_input))
     network = replace(network, ed=replace(network.ed, learning=args.learning))
     config = RunConfig(network=network, dataset=name, device=args.device, codegen=args.codegen,
                        threads=args.threads, cuda_fixed_grid=args.cuda_fixed_grid, shuffle=False)
     label = args.device + (f" ({args.codegen})" if args.device == "runtime" else f", threads {args.threads}")
     label += ", fixed grid" if args.cuda_fixed_grid else ""
-    label += f", relay input {args.relay_input}"
+    label += f", relay input {args.relay_input}, LIF groups: {args.lif_groups}"
     print(f"{name}, hidden {args.hidden}, {label}, learning {args.learning}, {n} trials per phase, "
           f"{len(data.train_labels) + len(data.test_labels)} images in the table")
     speed = runtime_speed if args.device == "runtime" else standalone_speed
@@ -184,7 +186,8 @@ def main() -> None:
         print(json.dumps({"device": args.device, "codegen": args.codegen if args.device == "runtime" else None,
                           "threads": args.threads, "hidden": args.hidden, "dataset": name, "trials": n,
                           "learning": args.learning, "float32": args.float32,
-                          "cuda_fixed_grid": args.cuda_fixed_grid, "relay_input": args.relay_input, **result}))
+                          "cuda_fixed_grid": args.cuda_fixed_grid, "relay_input": args.relay_input,
+                          "lif_groups": args.lif_groups, **result}))
 
 
 if __name__ == "__main__":

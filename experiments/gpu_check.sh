@@ -4,13 +4,15 @@
 # (MNIST, N training + 1000 test trials, one epoch) with cuda_standalone for
 # each variant in VARIANTS and each hidden size in HIDDEN, and prints build
 # time, program time, simulation-loop time and accuracy. A variant is a learning mode (dense, event),
-# then "+grid" for --cuda-fixed-grid and/or "+linked" for --relay_input linked
-# (experiments/cuda_step_kernels.py counts what each launches per step).
+# then any of "+grid" (--cuda-fixed-grid), "+linked" (--relay_input linked) and
+# "+one" (--lif_groups one); experiments/cuda_step_kernels.py counts what each
+# launches per step (dense 16 kernels and 3 host copies, dense+grid+linked+one 10 and 0).
 #
 # Here, once (wheels into .whl/, MNIST into .gpudata/mnist/, both git-ignored):
 #   bash experiments/gpu_check.sh --prepare [DATA_DIR]     # DATA_DIR: default ../shared/data
 # There (repo root; the device tool's carry: [".whl", ".gpudata"]):
-#   [VARIANTS="dense dense+grid+linked"] [HIDDEN="256 1024"] bash experiments/gpu_check.sh [OUTDIR] [N]
+#   [VARIANTS="dense dense+grid+linked+one"] [HIDDEN="256 1024"] bash experiments/gpu_check.sh [OUTDIR] [N]
+# A full epoch, the speed target: VARIANTS=dense+grid+linked+one RUN_TIMEOUT=400 ... OUTDIR 60000
 set -uo pipefail
 
 if [ "${1:-}" = "--prepare" ]; then
@@ -33,14 +35,15 @@ export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
 nvidia-smi -L; nvcc --version | tail -1; nproc
 python3 -c "import brian2, brian2cuda, numpy; print('brian2', brian2.__version__, 'brian2cuda', brian2cuda.__version__, 'numpy', numpy.__version__)"
 for hidden in ${HIDDEN:-256}; do
-  for variant in ${VARIANTS:-dense dense+grid dense+grid+linked}; do
+  for variant in ${VARIANTS:-dense dense+grid dense+grid+linked+one}; do
     mode=${variant%%+*}
     flags=()
     case "+$variant+" in *+grid+*) flags+=(--cuda-fixed-grid);; esac
     case "+$variant+" in *+linked+*) flags+=(--relay_input linked);; esac
+    case "+$variant+" in *+one+*) flags+=(--lif_groups one);; esac
     run="cuda_${variant//+/_}_h$hidden"
     start=$(date +%s)
-    timeout 240 python3 -m ed_brian train --device cuda_standalone "${flags[@]}" --mnist --data-dir .gpudata \
+    timeout "${RUN_TIMEOUT:-240}" python3 -m ed_brian train --device cuda_standalone "${flags[@]}" --mnist --data-dir .gpudata \
         --train "$n" --test 1000 --epochs 1 --hidden "$hidden" --lr 0.15 --spike_max_rate 150 \
         --learning "$mode" --no-progress --out "$out/$run" --project-dir "/tmp/$run" \
         2>&1 | grep -v "nvcc warning" | tail -4

@@ -164,9 +164,9 @@ def test_cuda_linked_relay_input_runs_no_poisson_pathway(tmp_path):
 
 
 @pytest.mark.long
-def test_cuda_fixed_grid_pathways_and_linked_relay_compile(tmp_path):
-    """nvcc compiles the fixed-grid propagation code and the linked relay input
-    (no GPU needed; cuRAND headers via CPATH)."""
+def test_cuda_project_with_every_launch_saving_compiles(tmp_path):
+    """nvcc compiles every code object of a project with the fixed grid, the
+    linked relay input and one LIF group (no GPU needed; cuRAND headers via CPATH)."""
     pytest.importorskip("brian2cuda")
     if shutil.which("nvcc") is None:
         pytest.skip("nvcc is not on PATH")
@@ -174,10 +174,10 @@ def test_cuda_fixed_grid_pathways_and_linked_relay_compile(tmp_path):
     config = replace(small_config(hidden=(4,), n_train=10, n_test=5, learning="event"), device="cuda_standalone",
                      cuda_fixed_grid=True)
     linked_input = replace(config.network.input, relay_input="linked")
-    out = export_project(replace(config, network=replace(config.network, input=linked_input)), data, tmp_path / "grid")
-    sources = [*_pathway_sources(out), "poisson_draw_codeobject.cu", "poisson_boundary_codeobject.cu",
-               "relay_spike_thresholder_codeobject.cu", "relay_spike_resetter_codeobject.cu"]
-    objects = [f"code_objects/{name[:-3]}.o" for name in sources]
+    network = replace(config.network, input=linked_input, lif_groups="one", hidden=(4, 3))
+    out = export_project(replace(config, network=network), data, tmp_path / "grid")
+    objects = [f"code_objects/{path.stem}.o" for path in (out / "code_objects").glob("*.cu")]
+    assert len(objects) > 30
     result = subprocess.run(["make", "-j2", *objects], cwd=out, capture_output=True, text=True)
     if "curand.h" in result.stderr:
         pytest.skip("no cuRAND headers (the nvidia-curand wheel has them: set CPATH)")
