@@ -12,6 +12,13 @@ The relay projects to every first-layer unit; deeper layers connect only
 within a class network. With ``bias_rate`` > 0, Kaneko's two bias units (E
 and I, firing regularly) reach every hidden and output unit. The ED rule is
 attached here from ed_brian.learning.
+
+Two options build the same network with fewer code objects per time step
+(for GPUs, which this network keeps busy with launches rather than work):
+``relay_input='linked'`` replaces the PoissonGroup and its Synapses by
+sources whose draws the relay reads through a linked variable, and
+``lif_groups='one'`` puts every hidden and output unit in one NeuronGroup,
+each layer a Subgroup. Both give the same numbers as the plain form.
 """
 
 from __future__ import annotations
@@ -50,7 +57,7 @@ class EDNetwork:
     """The built network and handles to the parts the trainer reads."""
 
     network: Network
-    layers: list[NeuronGroup]  # relay, hidden_1..hidden_L, output
+    layers: list  # relay, hidden_1..hidden_L, output (with lif_groups "one", Subgroups of one group)
     synapses: list[Synapses]  # layers[k] -> layers[k+1]
     score_monitor: StateMonitor  # output scores of trial k-1 at t = k*T
     trial_steps: int
@@ -378,17 +385,18 @@ def _set_hidden_types(group, size: int) -> None:
 def one_lif_group(config: NetworkConfig, gains: list[float], clock, trial_clock, namespace):
     """Every hidden and output unit in one NeuronGroup, each layer a named Subgroup.
 
-    The same units, synapses and numbers as ``lif_layers``, in a third of the
-    state updates, thresholds and resets per time step. Returns (objects for
+    The same units, synapses and numbers as ``lif_layers``, with one state
+    update, threshold and reset per time step for all layers. Returns (objects for
     the Network, hidden subgroups, output subgroup). An output unit keeps the
     amines it releases in release_exc/inh; a Synapses object per hidden layer
     copies them to that layer's units of the class at each trial boundary.
     """
     K = config.n_classes
     sizes = [K * size for size in config.hidden] + [K]
-    shared_gain = lif.LEARNING_VARIABLES.replace("amine_gain : 1 (shared, constant)", "amine_gain : 1 (constant)")
+    # Each layer has its own amine factor: a per-unit constant here.
+    per_unit_gain = lif.LEARNING_VARIABLES.replace("amine_gain : 1 (shared, constant)", "amine_gain : 1 (constant)")
     group = _lif_group(sum(sizes), config, lif.ONE_GROUP_AMINE, "lif_units", clock, namespace,
-                       learning_variables=shared_gain)
+                       learning_variables=per_unit_gain)
     starts = np.cumsum([0, *sizes])
     layers = [Subgroup(group, start, stop, name=f"hidden_{number}")
               for number, (start, stop) in enumerate(zip(starts[:-2], starts[1:-1]), start=1)]
