@@ -357,9 +357,7 @@ def lif_layers(config: NetworkConfig, gains: list[float], clock, namespace) -> t
     """
     K = config.n_classes
     output = _lif_group(K, config, lif.OUTPUT_AMINE, "output", clock, namespace, presynaptic=False)
-    output.ptype = 1
-    output.network = "i"
-    output.amine_gain = 1.0
+    _set_output_types(output)
     hidden = []
     for number, (size, gain) in enumerate(zip(config.hidden, gains), start=1):
         group = _lif_group(K * size, config, lif.HIDDEN_AMINE, f"hidden_{number}", clock, namespace)
@@ -375,6 +373,13 @@ def lif_layers(config: NetworkConfig, gains: list[float], clock, namespace) -> t
 def owner(layer) -> NeuronGroup:
     """The NeuronGroup that holds ``layer`` (the layer itself, or a Subgroup's group)."""
     return layer.source if isinstance(layer, Subgroup) else layer
+
+
+def _set_output_types(output) -> None:
+    """Output unit n is excitatory, belongs to class n and gets its amine undiluted."""
+    output.ptype = 1
+    output.network = "i"
+    output.amine_gain = 1.0
 
 
 def _set_hidden_types(group, size: int) -> None:
@@ -401,9 +406,7 @@ def one_lif_group(config: NetworkConfig, gains: list[float], clock, trial_clock,
     layers = [Subgroup(group, start, stop, name=f"hidden_{number}")
               for number, (start, stop) in enumerate(zip(starts[:-2], starts[1:-1]), start=1)]
     output = Subgroup(group, starts[-2], starts[-1], name="output")
-    output.ptype = 1
-    output.network = "i"
-    output.amine_gain = 1.0
+    _set_output_types(output)
     diffusion = []
     for layer, size, gain in zip(layers, config.hidden, gains):
         _set_hidden_types(layer, size)
