@@ -370,9 +370,11 @@ def lif_layers(config: NetworkConfig, gains: list[float], clock, namespace) -> t
     return hidden, output
 
 
-def owner(layer) -> NeuronGroup:
-    """The NeuronGroup that holds ``layer`` (the layer itself, or a Subgroup's group)."""
-    return layer.source if isinstance(layer, Subgroup) else layer
+def owning_groups(layers) -> list[NeuronGroup]:
+    """The NeuronGroups that hold ``layers`` (a layer itself, or a Subgroup's group), each once, in order."""
+    groups = (layer.source if isinstance(layer, Subgroup) else layer for layer in layers)
+    # By name: a Subgroup's group is a weak proxy, which cannot be hashed.
+    return list({group.name: group for group in groups}.values())
 
 
 def _set_output_types(output) -> None:
@@ -455,7 +457,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         syn.w_gain = w_gain / config.input_fraction if pre is relay else w_gain
         synapses.append(syn)
     # Learn events belong to whole groups: with one LIF group, to that group.
-    sources = [relay, *{owner(layer).name: owner(layer) for layer in hidden}.values()]
+    sources = [relay, *owning_groups(hidden)]
     bias, bias_objects, bias_synapses = None, [], []
     if ed.bias_rate > 0:
         bias = bias_units(config, clock, trial_clock, namespace)

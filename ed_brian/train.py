@@ -418,7 +418,7 @@ class StandaloneSession:
 
     def run(self, dataset: Dataset | None = None, shuffle_seed: int | None = None,
             initial_weights: dict | None = None, lr: float | None = None) -> TrainingResult:
-        from ed_brian.network import check_weight_shapes, owner, schedule_values
+        from ed_brian.network import check_weight_shapes, owning_groups, schedule_values
 
         net, config = self.trainer.net, self.config
         run_args = {}
@@ -441,7 +441,7 @@ class StandaloneSession:
                 run_args[syn.w] = np.asarray(initial_weights[f"{syn.name}/w"], dtype=float)
         if lr is not None:
             # The learning rate is shared by a group: set it once per group.
-            for group in {owner(layer).name: owner(layer) for layer in net.layers[1:]}.values():
+            for group in owning_groups(net.layers[1:]):
                 run_args[group.lr] = lr
         start = time.perf_counter()
         self.device.run(str(self.trainer.project_dir), with_output=False, run_args=run_args)

@@ -35,7 +35,7 @@ from dataclasses import replace
 import numpy as np
 from brian2 import get_device
 
-from ed_brian.config import InputParams, NetworkConfig, RunConfig
+from ed_brian.config import LIF_GROUPINGS, RELAY_INPUTS, InputParams, NetworkConfig, RunConfig
 from ed_brian.data import DataError, Dataset, load_dataset, subset
 from ed_brian.schedule import Phase, Schedule
 from ed_brian.train import Trainer
@@ -136,9 +136,9 @@ def main() -> None:
     parser.add_argument("--learning", default="auto", choices=["auto", "event", "dense"])
     parser.add_argument("--cuda-fixed-grid", action="store_true",
                         help="cuda_standalone: spike propagation without per-step host copies")
-    parser.add_argument("--relay_input", default="synapses", choices=["synapses", "linked"],
+    parser.add_argument("--relay_input", default="synapses", choices=RELAY_INPUTS,
                         help="Poisson spikes reach the relay through Synapses or a linked variable [%(default)s]")
-    parser.add_argument("--lif_groups", default="layer", choices=["layer", "one"],
+    parser.add_argument("--lif_groups", default="layer", choices=LIF_GROUPINGS,
                         help="a NeuronGroup per LIF layer, or one for all of them [%(default)s]")
     parser.add_argument("--spike_max_rate", type=float, default=150.0)
     parser.add_argument("--float32", action="store_true",
