@@ -220,6 +220,13 @@ def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace
     return group
 
 
+# Every pathway acts in the step of its event. Given to the constructor, a
+# delay is one shared value: no per-synapse delay array (8 bytes per synapse
+# and pathway, in memory and in a standalone program's results), and
+# brian2cuda compiles its constant-delay spike propagation.
+NO_DELAY = 0 * ms
+
+
 def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str) -> Synapses:
     """E/I synapses from ``pre`` to ``post`` with the ED update in ``mode`` 'event' or 'dense'."""
     on_pre = lif.OUTPUT_SYNAPSE_ON_PRE if post.name == "output" else lif.SYNAPSE_ON_PRE
@@ -228,12 +235,13 @@ def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str) 
             pre, post, model=lif.SYNAPSE_MODEL,
             on_pre={"pre": on_pre, "learning": learning.SYNAPSE_UPDATE},
             on_event={"pre": "spike", "learning": "learn"},
+            delay={"pre": NO_DELAY, "learning": NO_DELAY},
             clock=clock, name=name, namespace=namespace,
         )
         # Before this step's spike propagation, like the dense form at "start".
         syn.learning.order = syn.pre.order - 1
         return syn
-    syn = Synapses(pre, post, model=lif.SYNAPSE_MODEL, on_pre=on_pre,
+    syn = Synapses(pre, post, model=lif.SYNAPSE_MODEL, on_pre=on_pre, delay=NO_DELAY,
                    clock=clock, name=name, namespace=namespace)
     syn.run_regularly(learning.SYNAPSE_UPDATE, clock=trial_clock, when="start",
                       order=learning.ORDER_SYNAPSES, name=f"{name}_learning")
@@ -342,7 +350,8 @@ def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[l
         relay.pending = linked_var(sources, "pending", index=np.arange(n_relay) // (n_relay // n_sources))
         return [sources], relay
     poisson = PoissonGroup(n_sources, rates=source_rate, clock=clock, name="poisson", namespace=namespace)
-    drive = Synapses(poisson, relay, on_pre=lif.POISSON_TO_RELAY, clock=clock, name="poisson_to_relay")
+    drive = Synapses(poisson, relay, on_pre=lif.POISSON_TO_RELAY, delay=NO_DELAY, clock=clock,
+                     name="poisson_to_relay")
     if inp.shared_ei_trains:
         drive.connect(j="2 * i + k for k in range(2)")
     else:

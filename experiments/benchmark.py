@@ -28,12 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import sys
 import time
 from collections import defaultdict
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
-from brian2 import get_device
+from brian2 import get_device, prefs
 
 from ed_brian.config import LIF_GROUPINGS, RELAY_INPUTS, InputParams, NetworkConfig, RunConfig
 from ed_brian.data import DataError, Dataset, load_dataset, subset
@@ -71,11 +73,29 @@ def profile_split(profiling_info) -> dict[str, float]:
     return dict(split)
 
 
-def peak_rss_mb() -> dict[str, float]:
-    """Peak resident memory of this process and of the largest finished child (a standalone binary)."""
-    kb = {who: resource.getrusage(getattr(resource, f"RUSAGE_{who.upper()}")).ru_maxrss
-          for who in ("self", "children")}
-    return {f"peak_rss_{who}_mb": value / 1024 for who, value in kb.items()}
+# The kernel's peak resident memory of a child includes its parent's at the
+# fork, so a standalone binary spawned by this (large) process would report
+# this process's peak. A small Python process starts it and writes its peak.
+_PROGRAM_PEAK_FILE = "peak_rss_kb.txt"
+_PROGRAM_LAUNCHER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[1:])\n"
+    f"open({_PROGRAM_PEAK_FILE!r}, 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code)\n"
+)
+
+
+def measure_program_memory() -> None:
+    """Run every standalone program through the launcher above."""
+    prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c", _PROGRAM_LAUNCHER, "./main"]
+
+
+def program_peak_mb(project_dir) -> float:
+    return int((Path(project_dir) / _PROGRAM_PEAK_FILE).read_text()) / 1024
+
+
+def peak_rss_self_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def runtime_speed(config: RunConfig, data: Dataset, n: int, profile: bool) -> dict:
@@ -96,7 +116,8 @@ def runtime_speed(config: RunConfig, data: Dataset, n: int, profile: bool) -> di
 
 
 def standalone_speed(config: RunConfig, data: Dataset, n: int, profile: bool) -> dict:
-    out = {"build_seconds": 0.0, "profile": {}}
+    out = {"build_seconds": 0.0, "profile": {}, "peak_rss_program_mb": 0.0}
+    measure_program_memory()
     for kind, (n_train, n_test) in {"train": (n, 1), "test": (1, n)}.items():
         trainer = Trainer(config, data, schedule=timed_schedule(data, n_train, n_test), profile=profile)
         trainer.queue_all()
@@ -105,6 +126,7 @@ def standalone_speed(config: RunConfig, data: Dataset, n: int, profile: bool) ->
         out[f"{kind}_ms_per_trial"] = 1000 * times.run_seconds / n
         loop_seconds = get_device()._last_run_time
         out[f"{kind}_loop_ms_per_trial"] = 1000 * loop_seconds / n
+        out["peak_rss_program_mb"] = max(out["peak_rss_program_mb"], program_peak_mb(trainer.project_dir))
         print(f"{kind} program: build {times.build_seconds:.1f} s, run {times.run_seconds:.2f} s "
               f"(simulation loop {loop_seconds:.2f} s)")
         if profile:
@@ -151,8 +173,6 @@ def main() -> None:
         parser.error("--trials must be at least 2")
 
     if args.float32:
-        from brian2 import prefs
-
         prefs.core.default_float_dtype = np.float32
     data, name = load(args)
     n = min(args.trials, len(data.train_labels) - 1, len(data.test_labels))
@@ -170,7 +190,7 @@ def main() -> None:
           f"{len(data.train_labels) + len(data.test_labels)} images in the table")
     speed = runtime_speed if args.device == "runtime" else standalone_speed
     result = speed(config, data, n, args.profile)
-    result.update(peak_rss_mb())
+    result["peak_rss_self_mb"] = peak_rss_self_mb()
     print(f"build: {result['build_seconds']:.1f} s")
     for kind in ("train", "test"):
         ms = result[f"{kind}_ms_per_trial"]
@@ -180,8 +200,9 @@ def main() -> None:
             total = sum(split.values())
             print("       " + ", ".join(f"{part} {100 * t / total:.0f} %" for part, t in
                                        sorted(split.items(), key=lambda item: -item[1])))
-    print(f"peak resident memory: {result['peak_rss_self_mb']:.0f} MB (Python), "
-          f"{result['peak_rss_children_mb']:.0f} MB (largest child)")
+    program = result.get("peak_rss_program_mb")
+    print(f"peak resident memory: {result['peak_rss_self_mb']:.0f} MB (Python)"
+          + (f", {program:.0f} MB (standalone program)" if program else ""))
     if args.json:
         print(json.dumps({"device": args.device, "codegen": args.codegen if args.device == "runtime" else None,
                           "threads": args.threads, "hidden": args.hidden, "dataset": name, "trials": n,

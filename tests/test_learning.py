@@ -147,6 +147,27 @@ def test_event_driven_and_dense_learning_give_identical_runs():
         np.testing.assert_array_equal(runs["event"].weights[key], value, err_msg=key)
 
 
+@pytest.mark.parametrize("learning", ["event", "dense"])
+def test_a_synapse_stores_its_weight_but_no_delay_of_its_own(learning):
+    # Every pathway acts in the step of its event: a per-synapse delay would
+    # add 8 bytes per synapse and pathway (64 MB per program at hidden 256).
+    config = NetworkConfig(hidden=(4,), n_classes=2, n_pixels=16, ed=EDParams(learning=learning, bias_rate=100.0))
+    use_runtime("numpy")
+    net = build_network(config, np.full((1, 16), 0.8), one_trial_schedule(0))
+    pathways = [(syn, pathway) for syn in net.network.objects if isinstance(syn, brian2.Synapses)
+                for pathway in syn._pathways]
+    assert {syn.name for syn, _ in pathways} == {"poisson_to_relay", "relay_to_hidden_1", "hidden_1_to_output",
+                                                  "bias_to_hidden_1", "bias_to_output"}
+    assert len(pathways) == 5 + 4 * (learning == "event")
+    for syn, pathway in pathways:
+        delay = pathway.variables["delay"]
+        assert delay.scalar and delay.size == 1, f"{syn.name}.{pathway.name}"
+        assert float(delay.get_value()[0]) == 0.0
+        floats_per_synapse = {name for name, var in syn.variables.items() if getattr(var, "dynamic", False)
+                              and not var.scalar and np.issubdtype(var.dtype, np.floating)}
+        assert floats_per_synapse == ({"w"} if syn in net.projections else set()), syn.name
+
+
 def test_test_trials_do_not_change_weights():
     config = NetworkConfig(hidden=(4,), n_classes=2, n_pixels=16, input=InputParams(sim_time=20.0))
     use_runtime("numpy")
