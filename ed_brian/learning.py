@@ -117,14 +117,18 @@ _RELAY_ACTIVITY = {
 def relay_boundary(input_activity: str, relay_input: str = "synapses") -> str:
     """Boundary code of the input relay for ``input_activity`` 'pixel' or 'count'.
 
-    With ``relay_input`` 'linked' the pending spikes belong to the Poisson
-    sources, which clear them themselves."""
-    return (
-        _RELAY_ACTIVITY[input_activity]
-        + _PRE_SPLIT
-        + "count = 0\n"
-        + ("pending = 0\n" if relay_input == "synapses" else "")
-    )
+    With ``relay_input`` 'linked' the count and the pending spikes belong to
+    the Poisson sources, which clear them after this (SOURCE_BOUNDARY); the
+    relay, having no reset, adds the trial's count to its total here."""
+    if relay_input == "linked":
+        return _RELAY_ACTIVITY[input_activity] + _PRE_SPLIT + "spikes_total += count\n"
+    return _RELAY_ACTIVITY[input_activity] + _PRE_SPLIT + "count = 0\npending = 0\n"
+
+
+SOURCE_BOUNDARY = """
+pending = 0
+count = 0
+"""
 
 
 # The bias units' activity: their regular count over max_rate x trial, the pixels' scale.

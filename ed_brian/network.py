@@ -23,6 +23,8 @@ each layer a Subgroup. Both give the same numbers as the plain form.
 
 from __future__ import annotations
 
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -308,6 +310,17 @@ def learning_stats(relay: NeuronGroup, first_hidden: NeuronGroup, trial_clock: C
     return [*objects, monitor], monitor
 
 
+@contextmanager
+def _no_reset_warning():
+    """Brian2 warns of a threshold without a reset, which the linked relay has by design."""
+    log = logging.getLogger("brian2.groups.neurongroup.only_threshold")
+    was, log.disabled = log.disabled, True
+    try:
+        yield
+    finally:
+        log.disabled = was
+
+
 def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[list, NeuronGroup]:
     """The Poisson sources and the relay, E and I unit of every pixel: (source objects, relay).
 
@@ -315,9 +328,10 @@ def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[l
     that step itself. With ``relay_input`` 'synapses' the spikes of a
     ``PoissonGroup`` reach it through ``Synapses``; with 'linked' each source
     draws its spike into a variable that the relay's threshold reads through a
-    linked variable. Both draw the same random numbers in the same order, so
-    they give the same spikes; 'linked' runs no spike propagation (on a GPU,
-    two kernels and a device-to-host copy fewer per step).
+    linked variable, and counts the spikes its relay units fire, so the relay
+    has no reset. Both draw the same random numbers in the same order, so they
+    give the same spikes; 'linked' runs no spike propagation and no relay reset
+    (on a GPU, three kernels and a device-to-host copy fewer per step).
     """
     inp = config.input
     n_relay = 2 * config.n_pixels
@@ -325,16 +339,17 @@ def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[l
     pixel_of_source = "i" if inp.shared_ei_trains else "i // 2"
     source_rate = f"max_rate * pixels(trial_image(t) * second, {pixel_of_source})"
     linked = inp.relay_input == "linked"
-    relay = NeuronGroup(
-        n_relay,
-        (lif.LINKED_RELAY_EQUATIONS if linked else lif.RELAY_EQUATIONS) + lif.UNIT_VARIABLES,
-        threshold=lif.RELAY_THRESHOLD,
-        reset=lif.LINKED_RELAY_RESET if linked else lif.RELAY_RESET,
-        events=_learn_events(config, presynaptic=True),
-        clock=clock,
-        name="relay",
-        namespace=namespace,
-    )
+    with _no_reset_warning():
+        relay = NeuronGroup(
+            n_relay,
+            lif.LINKED_RELAY_EQUATIONS + lif.UNIT_STATE if linked else lif.RELAY_EQUATIONS + lif.UNIT_VARIABLES,
+            threshold=lif.RELAY_THRESHOLD,
+            reset=None if linked else lif.RELAY_RESET,
+            events=_learn_events(config, presynaptic=True),
+            clock=clock,
+            name="relay",
+            namespace=namespace,
+        )
     relay.ptype = "1 - 2 * (i % 2)"
     relay.pixel = "i // 2"
     relay.network = -1
@@ -343,11 +358,14 @@ def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[l
     if linked:
         sources = NeuronGroup(n_sources, lif.POISSON_SOURCE_EQUATIONS.replace("RATE", source_rate),
                               clock=clock, name="poisson", namespace=namespace)
-        # After the resets: the relay has read this step's pending spike.
+        # At the end of the step: the relay has read this step's pending spike.
         sources.run_regularly(lif.POISSON_SOURCE_DRAW, clock=clock, when="end", name="poisson_draw")
-        sources.run_regularly("pending = 0", clock=trial_clock, when="start", order=learning.ORDER_UNITS,
-                              name="poisson_boundary")
-        relay.pending = linked_var(sources, "pending", index=np.arange(n_relay) // (n_relay // n_sources))
+        # After the relay's boundary has read the trial's count.
+        sources.run_regularly(learning.SOURCE_BOUNDARY, clock=trial_clock, when="start",
+                              order=learning.ORDER_SYNAPSES, name="poisson_boundary")
+        source_of_relay = np.arange(n_relay) // (n_relay // n_sources)
+        relay.pending = linked_var(sources, "pending", index=source_of_relay)
+        relay.count = linked_var(sources, "count", index=source_of_relay)
         return [sources], relay
     poisson = PoissonGroup(n_sources, rates=source_rate, clock=clock, name="poisson", namespace=namespace)
     drive = Synapses(poisson, relay, on_pre=lif.POISSON_TO_RELAY, delay=NO_DELAY, clock=clock,

@@ -6,7 +6,7 @@
 # time, program time, simulation-loop time and accuracy. A variant is a learning mode (dense, event),
 # then any of "+grid" (--cuda-fixed-grid), "+linked" (--relay_input linked) and
 # "+one" (--lif_groups one); experiments/cuda_step_kernels.py counts what each
-# launches per step (dense 16 kernels and 3 host copies, dense+grid+linked+one 10 and 0).
+# launches per step (dense 16 kernels and 3 host copies, dense+grid+linked+one 9 and 0).
 #
 # Here, once (wheels into .whl/, MNIST into .gpudata/mnist/, both git-ignored):
 #   bash experiments/gpu_check.sh --prepare [DATA_DIR]     # DATA_DIR: default ../shared/data

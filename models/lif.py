@@ -14,11 +14,12 @@ never flip it.
 """
 
 # Variables of every unit that takes part in learning. The trial-boundary code
-# in ed_brian.learning reads and writes them.
-UNIT_VARIABLES = """
+# in ed_brian.learning reads and writes them. The linked relay reads its
+# count from its source (LINKED_RELAY_EQUATIONS) and takes UNIT_STATE alone.
+TRIAL_COUNT = "count : integer                # spikes in the current trial\n"
+UNIT_STATE = """
 ptype : 1 (constant)           # +1 excitatory, -1 inhibitory
 network : integer (constant)   # class network of the unit
-count : integer                # spikes in the current trial
 spikes_total : integer         # spikes since the start, for firing-rate reports
 activity : 1                   # normalised count of the last trial, in [0, 1]
 act_exc : 1                    # activity if excitatory, else 0
@@ -26,6 +27,7 @@ act_inh : 1                    # activity if inhibitory, else 0
 n_ref : 1 (shared, constant)   # count that means activity 1
 learn_pending : integer        # 1 from a training trial's boundary until the unit's updates ran
 """
+UNIT_VARIABLES = TRIAL_COUNT + UNIT_STATE
 
 # Postsynaptic side of the ED update: units that receive learned synapses.
 LEARNING_VARIABLES = """
@@ -98,22 +100,26 @@ POISSON_TO_RELAY = "pending_post += 1"
 
 # The linked form of the same relay: each Poisson source keeps its spike of
 # the step in ``pending``, which the relay's threshold reads. The source draws
-# at the end of every step, after the relay's reset, from the same random
-# numbers as a PoissonGroup (rand() < rates * dt), and a relay unit that has
-# just fired drops the spike, as the reset above does.
+# at the end of every step from the same random numbers as a PoissonGroup
+# (rand() < rates * dt); a relay unit that has just fired drops the spike, as
+# the reset above does. Before drawing, the source counts the spike its relay
+# units fired in this step (its last ``pending``), so the relay needs no reset:
+# on a GPU, one kernel fewer per step. The relay adds the trial's count to
+# ``spikes_total`` at the trial boundary.
 LINKED_RELAY_EQUATIONS = """
 pending : integer (linked)     # its Poisson source's spike of the last step
+count : integer (linked)       # spikes in the current trial, counted by its source
 pixel : integer (constant)     # which pixel this unit relays
-"""
-LINKED_RELAY_RESET = """
-count += 1
-spikes_total += 1
 """
 POISSON_SOURCE_EQUATIONS = """
 rates = RATE : Hz
 pending : integer              # 1 if the source spiked in this step and its relay did not
+count : integer                # spikes of its relay units in the current trial
 """
-POISSON_SOURCE_DRAW = "pending = int(rand() < rates * dt) * int(pending == 0)"
+POISSON_SOURCE_DRAW = """
+count += pending
+pending = int(rand() < rates * dt) * int(pending == 0)
+"""
 
 # Kaneko's bias units: one excitatory and one inhibitory constant source shared
 # by all class networks, reaching every hidden and output unit through learned

@@ -150,10 +150,11 @@ def test_cuda_linked_relay_input_runs_no_poisson_pathway(tmp_path):
     plain = _step_code_objects(_cli_export(tmp_path / "plain", "--learning", "dense"))
     linked_project = _cli_export(tmp_path / "linked", "--learning", "dense", "--relay_input", "linked")
     linked = _step_code_objects(linked_project)
-    # The Poisson threshold (two kernels: clear and fill the spike space) and the
-    # pathway (a host copy of the spike count, then a kernel) give way to one draw.
+    # The Poisson threshold (two kernels: clear and fill the spike space), the
+    # pathway (a host copy of the spike count, then a kernel) and the relay's
+    # reset (its counts are the sources') give way to one draw.
     assert plain - linked == {"poisson_spike_thresholder_codeobject", "poisson_to_relay_pre_push_spikes",
-                              "poisson_to_relay_pre_codeobject"}
+                              "poisson_to_relay_pre_codeobject", "relay_spike_resetter_codeobject"}
     assert linked - plain == {"poisson_draw_codeobject"}
     draw = (linked_project / "code_objects" / "poisson_draw_codeobject.cu").read_text()
     assert draw.count("<<<") == 1 and "cudaMemcpyDeviceToHost" not in draw

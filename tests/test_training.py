@@ -59,10 +59,13 @@ def _with_relay_input(config, relay_input, shared_ei_trains=True):
     return replace(config, network=replace(network, input=encoding))
 
 
-@pytest.mark.parametrize("shared_ei_trains", [True, False], ids=["shared", "independent"])
-def test_linked_relay_input_gives_the_same_spikes_and_weights(shared_ei_trains):
+# With input_activity "count" the first layer learns from the relay's spike
+# counts, which the linked form counts in its Poisson sources.
+@pytest.mark.parametrize("shared_ei_trains, input_activity", [(True, "pixel"), (False, "count"), (True, "count")],
+                         ids=["shared-pixel", "independent-count", "shared-count"])
+def test_linked_relay_input_gives_the_same_spikes_and_weights(shared_ei_trains, input_activity):
     data = band_dataset(24, 12)
-    config = small_config(hidden=(6,), n_train=24, n_test=12, seed=9, bias_rate=100.0)
+    config = small_config(hidden=(6,), n_train=24, n_test=12, seed=9, bias_rate=100.0, input_activity=input_activity)
     by_form = {form: train(_with_relay_input(config, form, shared_ei_trains), data)
                for form in ("synapses", "linked")}
     synapses, linked = by_form["synapses"], by_form["linked"]
