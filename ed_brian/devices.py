@@ -129,6 +129,29 @@ def _cuda_templater(fixed_grid: bool):
     return _CUDA_TEMPLATERS[fixed_grid]
 
 
+# Brian2's cpp_standalone templates with ed_brian's spike propagation first
+# (cpp_templates/: no copy of the spikes into the queue where a pathway has no
+# delay); those reach Brian2's own as "brian2/...". Made once per process.
+_CPP_TEMPLATER: list = []
+
+
+def _prepare_cpp(threads: int) -> None:
+    from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
+    from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
+    prefs.devices.cpp_standalone.openmp_threads = threads
+    if not _CPP_TEMPLATER:
+        derived = CPPStandaloneCodeObject.templater.derive("ed_brian", templates_dir="cpp_templates")
+        derived.env.loader = ChoiceLoader([
+            PackageLoader("ed_brian", "cpp_templates"),
+            PrefixLoader({"brian2": PackageLoader("brian2.devices.cpp_standalone", "templates")}),
+            PackageLoader("brian2.devices.cpp_standalone", "templates"),
+        ])
+        _CPP_TEMPLATER.append(derived)
+    # brian2cuda's code objects have a templater of their own.
+    CPPStandaloneCodeObject.templater = _CPP_TEMPLATER[0]
+
+
 def _prepare_cuda(compile: bool, fixed_grid: bool) -> None:
     from brian2cuda.codeobject import CUDAStandaloneCodeObject
 
@@ -169,7 +192,7 @@ def activate(spec: DeviceSpec) -> None:
     if spec.name == "cuda_standalone":
         _prepare_cuda(spec.compile, spec.fixed_grid)
     else:
-        prefs.devices.cpp_standalone.openmp_threads = spec.threads
+        _prepare_cpp(spec.threads)
         # Busy-waiting OpenMP threads collapse on a machine with other work.
         prefs.devices.cpp_standalone.run_environment_variables["OMP_WAIT_POLICY"] = "passive"
     # A fresh project: forget what an earlier run in this process queued.
