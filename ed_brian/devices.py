@@ -108,6 +108,20 @@ def require(spec: DeviceSpec) -> None:
             raise DeviceError("--device cuda_standalone needs the CUDA compiler nvcc on PATH (or CUDA_PATH)")
 
 
+def _derived_templater(plain, templates_dir: str, prefix: str, package: str):
+    """``plain`` with ed_brian's ``templates_dir`` first; a template there
+    extends its original as "PREFIX/name" (from ``package``'s templates)."""
+    from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
+    derived = plain.derive("ed_brian", templates_dir=templates_dir)
+    derived.env.loader = ChoiceLoader([
+        PackageLoader("ed_brian", templates_dir),
+        PrefixLoader({prefix: PackageLoader(package, "templates")}),
+        PackageLoader(package, "templates"),
+    ])
+    return derived
+
+
 # brian2cuda's templates, and the same with ed_brian's spike propagation template
 # first; the latter still reaches brian2cuda's own as "brian2cuda/synapses.cu".
 _CUDA_TEMPLATERS: dict[bool, object] = {}
@@ -115,39 +129,27 @@ _CUDA_TEMPLATERS: dict[bool, object] = {}
 
 def _cuda_templater(fixed_grid: bool):
     from brian2cuda.codeobject import CUDAStandaloneCodeObject
-    from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
     if not _CUDA_TEMPLATERS:
         plain = CUDAStandaloneCodeObject.templater
-        grid = plain.derive("ed_brian", templates_dir="cuda_templates")
-        grid.env.loader = ChoiceLoader([
-            PackageLoader("ed_brian", "cuda_templates"),
-            PrefixLoader({"brian2cuda": PackageLoader("brian2cuda", "templates")}),
-            PackageLoader("brian2cuda", "templates"),
-        ])
+        grid = _derived_templater(plain, "cuda_templates", "brian2cuda", "brian2cuda")
         _CUDA_TEMPLATERS.update({False: plain, True: grid})
     return _CUDA_TEMPLATERS[fixed_grid]
 
 
 # Brian2's cpp_standalone templates with ed_brian's spike propagation first
 # (cpp_templates/: no copy of the spikes into the queue where a pathway has no
-# delay); those reach Brian2's own as "brian2/...". Made once per process.
+# delay). Made once per process.
 _CPP_TEMPLATER: list = []
 
 
 def _prepare_cpp(threads: int) -> None:
     from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
-    from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
     prefs.devices.cpp_standalone.openmp_threads = threads
     if not _CPP_TEMPLATER:
-        derived = CPPStandaloneCodeObject.templater.derive("ed_brian", templates_dir="cpp_templates")
-        derived.env.loader = ChoiceLoader([
-            PackageLoader("ed_brian", "cpp_templates"),
-            PrefixLoader({"brian2": PackageLoader("brian2.devices.cpp_standalone", "templates")}),
-            PackageLoader("brian2.devices.cpp_standalone", "templates"),
-        ])
-        _CPP_TEMPLATER.append(derived)
+        _CPP_TEMPLATER.append(_derived_templater(CPPStandaloneCodeObject.templater, "cpp_templates",
+                                                 "brian2", "brian2.devices.cpp_standalone"))
     # brian2cuda's code objects have a templater of their own.
     CPPStandaloneCodeObject.templater = _CPP_TEMPLATER[0]
 

@@ -10,12 +10,13 @@
   take Brian2's own loop (everything inside the loop is Brian2's).
 #}
 {% extends 'brian2/synapses.cpp' %}
+{% import 'zero_delay.cpp' as zero_delay %}
 
 {% block maincode %}
 {% set _eventspace = pathway.variables[pathway.eventspace_name] %}
 {% if prefs.devices.cpp_standalone.openmp_threads == 0 %}
     CSpikeQueue &_queue = *{{pathway.name}}.queue[0];
-    if (_queue.scalar_delay && _queue.delays[0] == 0)
+    if {{ zero_delay.reads_events_directly('_queue') }}
     {
         // This is only needed for the _debugmsg function below
         {# USES_VARIABLES { _synaptic_pre } #}

@@ -4,11 +4,12 @@
   itself (no delay, no OpenMP).
 #}
 {% extends 'brian2/synapses_push_spikes.cpp' %}
+{% import 'zero_delay.cpp' as zero_delay %}
 
 {% block maincode %}
 {% if prefs.devices.cpp_standalone.openmp_threads == 0 %}
     CSpikeQueue &_queue = *{{owner.name}}.queue[0];
-    if (!(_queue.scalar_delay && _queue.delays[0] == 0))
+    if (!{{ zero_delay.reads_events_directly('_queue') }})
     {
         {{ super() }}
     }
