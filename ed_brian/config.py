@@ -124,8 +124,9 @@ class EDParams:
     input_activity: str = "pixel"
     # "event": updates run only for presynaptic units active in the trial;
     # "dense": every synapse runs the update at every boundary. Same numbers.
-    # "auto": event on CPU devices, dense on cuda_standalone (faster there:
-    # custom events cost kernel launches at every step).
+    # "auto": event on CPU devices, dense on cuda_standalone (faster there when
+    # custom events launched kernels at every step; measured before they ran
+    # on the trial clock).
     learning: str = "auto"
     # What the prediction compares: "count" (output spikes) or "drive" (net input).
     readout: str = "count"

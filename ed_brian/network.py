@@ -250,6 +250,24 @@ def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str) 
     return syn
 
 
+def learn_events_on_trial_clock(sources, synapses, trial_clock: Clock) -> None:
+    """Check, propagate and reset the learn event only at trial boundaries.
+
+    The event can only fire in a boundary step: its condition reads
+    ``learn_pending`` and ``activity``, which change only there. Brian2 gives
+    an event's threshold, reset and pathway their group's clock, so they would
+    run, idle, at every step (on a GPU, kernel launches at every step). The
+    trial clock ticks in the same boundary steps, so the order of the step's
+    slots, and with it every number, stays the same. Brian2 has no argument
+    for this clock; it reads ``_clock`` when it schedules an object.
+    """
+    for group in sources:
+        group.thresholder["learn"]._clock = trial_clock
+        group.resetter["learn"]._clock = trial_clock
+    for syn in synapses:
+        syn.learning._clock = trial_clock
+
+
 def connect_class_networks(syn: Synapses, n_classes: int, ed, input_fraction: float = 1.0) -> None:
     """The relay reaches every unit of the next layer (or ``input_fraction`` of the
     relay reaches each, by INPUT_HASH); deeper layers connect within a class
@@ -499,6 +517,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     if ed.learning != "dense":
         for group in sources:
             group.run_on_event("learn", learning.AFTER_LEARN_EVENT)
+        learn_events_on_trial_clock(sources, [*synapses, *bias_synapses], trial_clock)
 
     relay.run_regularly(
         learning.relay_boundary(ed.input_activity, inp.relay_input),

@@ -6,12 +6,14 @@
 # time, program time, simulation-loop time and accuracy. A variant is a learning mode (dense, event),
 # then any of "+grid" (--cuda-fixed-grid), "+linked" (--relay_input linked) and
 # "+one" (--lif_groups one); experiments/cuda_step_kernels.py counts what each
-# launches per step (dense 16 kernels and 3 host copies, dense+grid+linked+one 9 and 0).
+# launches per step (dense 16 kernels and 3 host copies, dense+grid+linked+one and
+# event+grid+linked+one 9 and 0).
 #
 # Here, once (wheels into .whl/, MNIST into .gpudata/mnist/, both git-ignored):
 #   bash experiments/gpu_check.sh --prepare [DATA_DIR]     # DATA_DIR: default ../shared/data
 # There (repo root; the device tool's carry: [".whl", ".gpudata"]):
 #   [VARIANTS="dense dense+grid+linked+one"] [HIDDEN="256 1024"] bash experiments/gpu_check.sh [OUTDIR] [N]
+# (default variants: dense dense+grid+linked+one event+grid+linked+one)
 # A full epoch, the speed target: VARIANTS=dense+grid+linked+one RUN_TIMEOUT=400 ... OUTDIR 60000
 set -uo pipefail
 
@@ -35,7 +37,7 @@ export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
 nvidia-smi -L; nvcc --version | tail -1; nproc
 python3 -c "import brian2, brian2cuda, numpy; print('brian2', brian2.__version__, 'brian2cuda', brian2cuda.__version__, 'numpy', numpy.__version__)"
 for hidden in ${HIDDEN:-256}; do
-  for variant in ${VARIANTS:-dense dense+grid dense+grid+linked+one}; do
+  for variant in ${VARIANTS:-dense dense+grid+linked+one event+grid+linked+one}; do
     mode=${variant%%+*}
     flags=()
     case "+$variant+" in *+grid+*) flags+=(--cuda-fixed-grid);; esac

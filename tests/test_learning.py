@@ -1,5 +1,7 @@
 """The ED rule in generated code against the spec's formula computed in NumPy."""
 
+from dataclasses import replace
+
 import brian2
 import numpy as np
 import pytest
@@ -136,15 +138,29 @@ def test_a_training_pool_is_drawn_afresh_every_epoch_with_the_right_labels():
     assert sorted(whole.image[:40]) == list(range(40))
 
 
-def test_event_driven_and_dense_learning_give_identical_runs():
+@pytest.mark.parametrize("lif_groups, bias_rate", [("layer", 0.0), ("one", 100.0)])
+def test_event_driven_and_dense_learning_give_identical_runs(lif_groups, bias_rate):
     data = band_dataset(30, 10)
-    runs = {
-        mode: train(small_config(hidden=(6, 4), n_train=30, n_test=10, epochs=2, seed=4, learning=mode), data)
-        for mode in ("event", "dense")
-    }
+    runs = {}
+    for mode in ("event", "dense"):
+        config = small_config(hidden=(6, 4), n_train=30, n_test=10, epochs=2, seed=4, learning=mode,
+                              bias_rate=bias_rate)
+        runs[mode] = train(replace(config, network=replace(config.network, lif_groups=lif_groups)), data)
     np.testing.assert_array_equal(runs["event"].scores, runs["dense"].scores)
     for key, value in runs["dense"].weights.items():
         np.testing.assert_array_equal(runs["event"].weights[key], value, err_msg=key)
+
+
+def test_learn_events_are_checked_only_at_trial_boundaries():
+    """The learn event's threshold, reset and pathways tick with the trial clock, not at every step."""
+    config = NetworkConfig(hidden=(6,), n_classes=3, n_pixels=16, ed=EDParams(learning="event", bias_rate=100.0))
+    net = build_network(config, np.full((1, 16), 0.5), one_trial_schedule(0))
+    contained = [part for obj in net.network.objects for part in (obj, *obj.contained_objects)]
+    learn_objects = {obj.name: obj.clock.name for obj in contained
+                     if obj.name.endswith(("_learn_thresholder", "_learn_resetter", "_learning"))}
+    # relay, hidden_1 and the bias units: threshold and reset; four learned projections.
+    assert len(learn_objects) == 3 * 2 + 4, learn_objects
+    assert set(learn_objects.values()) == {"trial_clock"}
 
 
 @pytest.mark.parametrize("learning", ["event", "dense"])
