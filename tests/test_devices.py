@@ -172,6 +172,15 @@ def test_cuda_linked_relay_input_runs_no_poisson_pathway(tmp_path):
                               "relay_to_hidden_1_pre_codeobject", "relay_to_hidden_1_pre_push_spikes"]
 
 
+def test_cuda_event_learning_launches_nothing_per_step(tmp_path):
+    pytest.importorskip("brian2cuda")
+    project = _cli_export(tmp_path / "event", "--learning", "event")
+    per_trial = set(re.findall(r"ed_network\.add\(&trial_clock, _run_(\w+)\);", (project / "main.cu").read_text()))
+    assert {"relay_learn_thresholder_codeobject", "relay_to_hidden_1_learning_codeobject",
+            "hidden_1_learn_resetter_codeobject"} <= per_trial
+    assert not [name for name in _step_code_objects(project) if "learn" in name]
+
+
 @pytest.mark.long
 def test_cuda_project_with_every_launch_saving_compiles(tmp_path):
     """nvcc compiles every code object of a project with the fixed grid, the
