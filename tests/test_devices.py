@@ -148,9 +148,9 @@ def test_cuda_templates_are_brian2cuda_own_again_after_a_fixed_grid_project(tmp_
     assert all("cudaMemcpyDeviceToHost" in code for code in plain.values())
 
 
-def _step_code_objects(project: Path) -> set[str]:
-    """Code objects the generated main runs at every time step (on defaultclock)."""
-    return set(re.findall(r"ed_network\.add\(&defaultclock, _run_(\w+)\);", (project / "main.cu").read_text()))
+def _step_code_objects(project: Path, clock: str = "defaultclock") -> set[str]:
+    """Code objects the generated main runs on ``clock``: by default at every time step."""
+    return set(re.findall(rf"ed_network\.add\(&{clock}, _run_(\w+)\);", (project / "main.cu").read_text()))
 
 
 def test_cuda_linked_relay_input_runs_no_poisson_pathway(tmp_path):
@@ -175,9 +175,8 @@ def test_cuda_linked_relay_input_runs_no_poisson_pathway(tmp_path):
 def test_cuda_event_learning_launches_nothing_per_step(tmp_path):
     pytest.importorskip("brian2cuda")
     project = _cli_export(tmp_path / "event", "--learning", "event")
-    per_trial = set(re.findall(r"ed_network\.add\(&trial_clock, _run_(\w+)\);", (project / "main.cu").read_text()))
     assert {"relay_learn_thresholder_codeobject", "relay_to_hidden_1_learning_codeobject",
-            "hidden_1_learn_resetter_codeobject"} <= per_trial
+            "hidden_1_learn_resetter_codeobject"} <= _step_code_objects(project, "trial_clock")
     assert not [name for name in _step_code_objects(project) if "learn" in name]
 
 
