@@ -74,6 +74,7 @@ def use_runtime(codegen: str = "auto") -> str:
         # Left as it is: a StandaloneSession may still rerun its program.
         set_device("runtime")
     prefs.codegen.target = codegen
+    _prepare_cython()
     return codegen
 
 
@@ -141,6 +142,20 @@ def _cuda_templater(fixed_grid: bool):
 # (cpp_templates/: no copy of the spikes into the queue where a pathway has no
 # delay). Made once per process.
 _CPP_TEMPLATER: list = []
+
+
+# Brian2's cython templates with ed_brian's spike propagation first
+# (cython_templates/: the same reading of the eventspace as cpp_templates/).
+_CYTHON_TEMPLATER: list = []
+
+
+def _prepare_cython() -> None:
+    from brian2.codegen.runtime.cython_rt import CythonCodeObject
+
+    if not _CYTHON_TEMPLATER:
+        _CYTHON_TEMPLATER.append(_derived_templater(CythonCodeObject.templater, "cython_templates",
+                                                    "brian2", "brian2.codegen.runtime.cython_rt"))
+    CythonCodeObject.templater = _CYTHON_TEMPLATER[0]
 
 
 def _prepare_cpp(threads: int) -> None:

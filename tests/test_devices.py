@@ -282,3 +282,41 @@ def test_concurrent_processes_get_separate_standalone_folders(tmp_path, monkeypa
     finally:
         holder.kill()
         holder.wait()
+
+
+def _delayed_pathways_run(codegen: str) -> dict[str, np.ndarray]:
+    """Spikes of a Subgroup and of a whole group through pathways with no, one
+    and per-synapse delays, on a runtime target: what each target received."""
+    from brian2 import Network, NeuronGroup, Synapses, ms
+
+    from ed_brian.devices import use_runtime
+
+    use_runtime(codegen)
+    # Several units fire in some steps, none in others, for the first 5 steps.
+    source = NeuronGroup(6, "", threshold="(3 * i + t_in_timesteps) % 4 == 0 and t_in_timesteps < 5",
+                         dt=1 * ms, name="source")
+    targets, synapses = {}, []
+    for name, pre, delay in (("none", source, 0 * ms), ("sub_none", source[2:5], 0 * ms),
+                             ("scalar", source, 2 * ms), ("sub_scalar", source[1:4], 3 * ms),
+                             ("each", source, None)):
+        target = NeuronGroup(4, "v : 1", dt=1 * ms, name=f"{name}_target")
+        syn = Synapses(pre, target, "w : 1", on_pre="v_post += w", delay=delay, dt=1 * ms, name=f"{name}_synapses")
+        syn.connect(condition="(i + 2 * j) % 3 != 0")
+        syn.w = "1 + i + 10 * j"
+        if delay is None:
+            syn.delay = "(i + j) % 4 * ms"
+        targets[name] = target
+        synapses.append(syn)
+    Network(source, *targets.values(), *synapses).run(9 * ms)
+    return {name: np.array(target.v[:]) for name, target in targets.items()} | {
+        "code": "\n".join(obj.code.run for syn in synapses for obj in syn.pre.code_objects)}
+
+
+def test_cython_pathways_read_zero_delay_events_directly_and_queue_delayed_ones():
+    expected = _delayed_pathways_run("numpy")
+    ours = _delayed_pathways_run("cython")
+    # ed_brian's cython templates generated the pathways' push and propagation.
+    assert ours["code"].count("_queue.scalar_delay and _queue.delays[0] == 0") == 10
+    for name in ("none", "sub_none", "scalar", "sub_scalar", "each"):
+        assert expected[name].sum() > 0, name
+        np.testing.assert_array_equal(ours[name], expected[name], err_msg=name)
