@@ -284,30 +284,50 @@ def test_concurrent_processes_get_separate_standalone_folders(tmp_path, monkeypa
         holder.wait()
 
 
-def _delayed_pathways_run(codegen: str) -> dict[str, np.ndarray]:
-    """Spikes of a Subgroup and of a whole group through pathways with no, one
-    and per-synapse delays, on a runtime target: what each target received."""
+# Pathways (name: source units, delay, synapse order). Created source by
+# source, each source's synapses are one run of indices (the network's own
+# order, which the templates walk as a range); created target by target, they
+# interleave (walked through the source's list).
+DELAYED_PATHWAYS = {
+    "none_runs": (slice(None), 0, "by source"), "none_interleaved": (slice(None), 0, "by target"),
+    "sub_none_runs": (slice(2, 5), 0, "by source"), "sub_none_interleaved": (slice(2, 5), 0, "by target"),
+    "scalar": (slice(None), 2, "by target"), "sub_scalar": (slice(1, 4), 3, "by source"),
+    "each": (slice(None), None, "by target"),
+}
+
+
+def _delayed_pathways_run(target: str, project_dir: Path | None = None) -> dict[str, np.ndarray]:
+    """Spikes of a Subgroup and of a whole group through DELAYED_PATHWAYS on
+    ``target`` (a runtime codegen target or cpp_standalone): what each target
+    group received, and on the runtime, the generated pathway code."""
     from brian2 import Network, NeuronGroup, Synapses, ms
 
-    from ed_brian.devices import use_runtime
+    from ed_brian.devices import activate, build_and_run
 
-    use_runtime(codegen)
+    spec = DeviceSpec(target) if target == "cpp_standalone" else DeviceSpec(codegen=target)
+    activate(spec)
     # Several units fire in some steps, none in others, for the first 5 steps.
     source = NeuronGroup(6, "", threshold="(3 * i + t_in_timesteps) % 4 == 0 and t_in_timesteps < 5",
                          dt=1 * ms, name="source")
     targets, synapses = {}, []
-    for name, pre, delay in (("none", source, 0 * ms), ("sub_none", source[2:5], 0 * ms),
-                             ("scalar", source, 2 * ms), ("sub_scalar", source[1:4], 3 * ms),
-                             ("each", source, None)):
+    for name, (units, delay, order) in DELAYED_PATHWAYS.items():
+        pre = source[units]
         target = NeuronGroup(4, "v : 1", dt=1 * ms, name=f"{name}_target")
-        syn = Synapses(pre, target, "w : 1", on_pre="v_post += w", delay=delay, dt=1 * ms, name=f"{name}_synapses")
-        syn.connect(condition="(i + 2 * j) % 3 != 0")
+        syn = Synapses(pre, target, "w : 1", on_pre="v_post += w", delay=None if delay is None else delay * ms,
+                       dt=1 * ms, name=f"{name}_synapses")
+        pairs = [(i, j) for j in range(4) for i in range(len(pre)) if (i + 2 * j) % 3 != 0]
+        if order == "by source":
+            pairs.sort()
+        syn.connect(i=[i for i, _ in pairs], j=[j for _, j in pairs])
         syn.w = "1 + i + 10 * j"
         if delay is None:
             syn.delay = "(i + j) % 4 * ms"
         targets[name] = target
         synapses.append(syn)
     Network(source, *targets.values(), *synapses).run(9 * ms)
+    if spec.standalone:
+        build_and_run(spec, project_dir)
+        return {name: np.array(target.v[:]) for name, target in targets.items()}
     return {name: np.array(target.v[:]) for name, target in targets.items()} | {
         "code": "\n".join(obj.code.run for syn in synapses for obj in syn.pre.code_objects)}
 
@@ -315,8 +335,17 @@ def _delayed_pathways_run(codegen: str) -> dict[str, np.ndarray]:
 def test_cython_pathways_read_zero_delay_events_directly_and_queue_delayed_ones():
     expected = _delayed_pathways_run("numpy")
     ours = _delayed_pathways_run("cython")
-    # ed_brian's cython templates generated the pathways' push and propagation.
-    assert ours["code"].count("_queue.scalar_delay and _queue.delays[0] == 0") == 10
-    for name in ("none", "sub_none", "scalar", "sub_scalar", "each"):
+    # ed_brian's cython templates generated each pathway's push and propagation.
+    assert ours["code"].count("_queue.scalar_delay and _queue.delays[0] == 0") == 2 * len(DELAYED_PATHWAYS)
+    for name in DELAYED_PATHWAYS:
         assert expected[name].sum() > 0, name
+        np.testing.assert_array_equal(ours[name], expected[name], err_msg=name)
+
+
+def test_cpp_pathways_with_runs_interleaved_lists_and_delays_equal_the_runtime(tmp_path):
+    expected = _delayed_pathways_run("numpy")
+    ours = _delayed_pathways_run("cpp_standalone", tmp_path / "cpp")
+    code = "\n".join(path.read_text() for path in (tmp_path / "cpp" / "code_objects").glob("*_synapses_pre_codeobject*.cpp"))
+    assert code.count("_synapses[_num_synapses - 1] - _first_synapse + 1 == _num_synapses") == len(DELAYED_PATHWAYS)
+    for name in DELAYED_PATHWAYS:
         np.testing.assert_array_equal(ours[name], expected[name], err_msg=name)

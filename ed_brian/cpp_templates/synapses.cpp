@@ -31,11 +31,26 @@
         {
             const std::vector<int32_t> &_synapses = _queue.synapses[_events[_event] - _queue.source_start];
             const size_t _num_synapses = _synapses.size();
-            for (size_t _synapse = 0; _synapse < _num_synapses; _synapse++)
+            if (_num_synapses == 0)
+                continue;
+            // The list is in increasing order: from its ends, whether it is one run of indices.
+            const size_t _first_synapse = _synapses[0];
+            if (_synapses[_num_synapses - 1] - _first_synapse + 1 == _num_synapses)
             {
-                const size_t _idx = _synapses[_synapse];
-                const size_t _vectorisation_idx = _idx;
-                {{vector_code|autoindent}}
+                for (size_t _idx = _first_synapse; _idx < _first_synapse + _num_synapses; _idx++)
+                {
+                    const size_t _vectorisation_idx = _idx;
+                    {{vector_code|autoindent}}
+                }
+            }
+            else
+            {
+                for (size_t _synapse = 0; _synapse < _num_synapses; _synapse++)
+                {
+                    const size_t _idx = _synapses[_synapse];
+                    const size_t _vectorisation_idx = _idx;
+                    {{vector_code|autoindent}}
+                }
             }
         }
     }

@@ -24,7 +24,7 @@
     cdef int32_t* _events
     cdef int32_t _num_events, _first, _last, _event
     cdef vector[int]* _synapses
-    cdef size_t _synapse, _num_synapses
+    cdef size_t _synapse, _num_synapses, _first_synapse
     cdef vector[int32_t]* _queued
     cdef int32_t* _queued_synapses
     cdef size_t _position, _num_queued
@@ -47,10 +47,19 @@
             for _event in range(_first, _last):
                 _synapses = &_queue.synapses[_events[_event] - _queue.source_start]
                 _num_synapses = dereference(_synapses).size()
-                for _synapse in range(_num_synapses):
-                    _idx = dereference(_synapses)[_synapse]
-                    _vectorisation_idx = _idx
-                    {{ vector_code | autoindent }}
+                if _num_synapses == 0:
+                    continue
+                # The list is in increasing order: from its ends, whether it is one run of indices.
+                _first_synapse = dereference(_synapses)[0]
+                if dereference(_synapses)[_num_synapses - 1] - _first_synapse + 1 == _num_synapses:
+                    for _idx in range(_first_synapse, _first_synapse + _num_synapses):
+                        _vectorisation_idx = _idx
+                        {{ vector_code | autoindent }}
+                else:
+                    for _synapse in range(_num_synapses):
+                        _idx = dereference(_synapses)[_synapse]
+                        _vectorisation_idx = _idx
+                        {{ vector_code | autoindent }}
     else:
         _queued = _queue.peek()
         _num_queued = dereference(_queued).size()
