@@ -10,7 +10,9 @@ import signal
 import sys
 from pathlib import Path
 
-from ed_brian.config import LIF_GROUPINGS, RELAY_INPUTS, ConfigError, EDParams, InputParams, LIFParams, NetworkConfig, RunConfig
+from ed_brian.config import (
+    LIF_GROUPINGS, RELAY_INPUTS, ConfigError, DeviceForms, EDParams, InputParams, LIFParams, NetworkConfig, RunConfig,
+)
 from ed_brian.data import DataError
 from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError
 
@@ -68,10 +70,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     "pseudo-random pattern; weights scaled to keep the mean drive) [%(default)s]")
     net.add_argument("--hidden", type=parse_hidden, default=NetworkConfig().hidden, metavar="H[,H...]",
                      help="hidden units per class network, per layer [256]")
-    net.add_argument("--lif_groups", choices=LIF_GROUPINGS, default=NetworkConfig.lif_groups,
+    net.add_argument("--lif_groups", choices=LIF_GROUPINGS, default=None,
                      help="layer: a NeuronGroup per LIF layer; one: the hidden and output units in one NeuronGroup, "
                      "each layer a Subgroup (the same numbers; on a GPU four kernels fewer per time step for each "
-                     "layer merged) [%(default)s]")
+                     "layer merged) [one on cuda_standalone with --model lif, else layer]")
     net.add_argument("--v_rest", type=float, default=_LIF.v_rest, help="resting potential, mV [%(default)s]")
     net.add_argument("--v_threshold", type=float, default=_LIF.v_threshold, help="threshold, mV [%(default)s]")
     net.add_argument("--v_reset", type=float, default=_LIF.v_reset, help="reset potential, mV [%(default)s]")
@@ -91,10 +93,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                      help="simulation time step of the whole network, ms [%(default)s]")
     enc.add_argument("--spike_encoding", choices=["poisson"], default="poisson",
                      help="input spike encoding; Poisson is the one the seed used [%(default)s]")
-    enc.add_argument("--relay_input", choices=RELAY_INPUTS, default=_INPUT.relay_input,
+    enc.add_argument("--relay_input", choices=RELAY_INPUTS, default=None,
                      help="how Poisson spikes reach the input relay: a PoissonGroup and Synapses, or per-pixel "
                      "draws the relay reads through a linked variable (the same spikes; on a GPU two kernels "
-                     "and a host copy fewer per time step) [%(default)s]")
+                     "and a host copy fewer per time step) [linked on cuda_standalone with --model lif, else synapses]")
     enc.add_argument("--independent_ei_trains", action="store_true",
                      help="give the E and I copy of a pixel independent Poisson trains (the seed shares one)")
 
@@ -123,7 +125,8 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     "each output unit received in the trial [%(default)s]")
     ed.add_argument("--learning", choices=["auto", "event", "dense"], default=_ED.learning,
                     help="event: updates only for units active in the trial; dense: every synapse at "
-                    "every boundary. Same numbers; auto: event on CPU, dense on CUDA (faster on each) [%(default)s]")
+                    "every boundary. Same numbers; auto: event for --model lif (faster on every device), dense for the "
+                    "other models [%(default)s]")
     ed.add_argument("--ami", type=float, default=None,
                     help="accepted for compatibility; has no effect (it had none in the seed either)")
     ed.add_argument("--sig", type=float, default=None,
@@ -150,9 +153,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                      help="runtime code generation target [%(default)s]")
     dev.add_argument("--threads", type=int, default=_RUN.threads,
                      help="OpenMP threads for cpp_standalone; 0 = none [%(default)s]")
-    dev.add_argument("--cuda-fixed-grid", action="store_true",
+    dev.add_argument("--cuda-fixed-grid", action=argparse.BooleanOptionalAction, default=None,
                      help="cuda_standalone: launch spike propagation over a fixed grid, without copying "
-                     "each step's spike counts to the host (brian2cuda does, three times per step)")
+                     "each step's spike counts to the host (brian2cuda does, three times per step) "
+                     "[on for cuda_standalone with --model lif]")
     dev.add_argument("--project-dir", help="standalone project folder (default: a cache folder per network shape)")
 
 
@@ -238,17 +242,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
+    fastest = DeviceForms.fastest(args.device, args.model)
     network = NetworkConfig(
         hidden=args.hidden,
         input_fraction=args.input_fraction,
-        lif_groups=args.lif_groups,
+        lif_groups=args.lif_groups or fastest.lif_groups,
         lif=LIFParams(
             v_rest=args.v_rest, v_threshold=args.v_threshold, v_reset=args.v_reset, tau_m=args.tau_m,
             tau_ref=args.tau_ref, R_m=args.R_m, I_bias=args.I_bias, q_syn=args.q_syn,
         ),
         input=InputParams(
             max_rate=args.spike_max_rate, sim_time=args.spike_sim_time, dt=args.spike_dt,
-            shared_ei_trains=not args.independent_ei_trains, relay_input=args.relay_input,
+            shared_ei_trains=not args.independent_ei_trains, relay_input=args.relay_input or fastest.relay_input,
         ),
         ed=EDParams(
             lr=args.lr, lr_decay=args.lr_decay, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,
@@ -261,7 +266,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         network=network, model=args.model, dataset=args.dataset or "fashion-subset", n_train=args.train, n_test=args.test,
         train_pool=args.train_pool, epochs=_RUN.epochs if args.epochs is None else args.epochs, seed=args.seed,
         shuffle=not args.no_shuffle, device=args.device, codegen=args.codegen, threads=args.threads,
-        cuda_fixed_grid=args.cuda_fixed_grid,
+        cuda_fixed_grid=fastest.cuda_fixed_grid if args.cuda_fixed_grid is None else args.cuda_fixed_grid,
     )
     config.validate()
     return config
@@ -467,7 +472,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         codegen=args.codegen or config.codegen,
         n_test=args.test or config.n_test,
         threads=config.threads if device == "cpp_standalone" else 0,
-        cuda_fixed_grid=config.cuda_fixed_grid and device == "cuda_standalone",
+        # The grid changes no object of the model: on another device, that device's choice.
+        cuda_fixed_grid=(config.cuda_fixed_grid if device == config.device
+                         else DeviceForms.fastest(device, config.model).cuda_fixed_grid),
     )
     config.validate()
     dataset = _load_data(config, args.data_dir)

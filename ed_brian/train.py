@@ -139,7 +139,7 @@ class Trainer:
         brian2.seed(config.seed)
         network = config.network
         if network.ed.learning == "auto":
-            mode = "dense" if config.device == "cuda_standalone" or config.model != "lif" else "event"
+            mode = "event" if config.model == "lif" else "dense"
             network = replace(network, ed=replace(network.ed, learning=mode))
         build = {"lif": build_network, "simple": simple.build, "frelu": frelu.build}[config.model]
         self.net: EDNetwork = build(network, pixel_table(dataset), self.schedule.tail(start_trial))

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import get_device, prefs
 
-from ed_brian.config import LIF_GROUPINGS, RELAY_INPUTS, InputParams, NetworkConfig, RunConfig
+from ed_brian.config import LIF_GROUPINGS, RELAY_INPUTS, DeviceForms, InputParams, NetworkConfig, RunConfig
 from ed_brian.data import DataError, Dataset, load_dataset, subset
 from ed_brian.schedule import Phase, Schedule
 from ed_brian.train import Trainer
@@ -156,12 +156,14 @@ def main() -> None:
     parser.add_argument("--codegen", default="cython", choices=["numpy", "cython"])
     parser.add_argument("--threads", type=int, default=0, help="OpenMP threads (cpp_standalone) [%(default)s]")
     parser.add_argument("--learning", default="auto", choices=["auto", "event", "dense"])
-    parser.add_argument("--cuda-fixed-grid", action="store_true",
-                        help="cuda_standalone: spike propagation without per-step host copies")
-    parser.add_argument("--relay_input", default="synapses", choices=RELAY_INPUTS,
-                        help="Poisson spikes reach the relay through Synapses or a linked variable [%(default)s]")
-    parser.add_argument("--lif_groups", default="layer", choices=LIF_GROUPINGS,
-                        help="a NeuronGroup per LIF layer, or one for all of them [%(default)s]")
+    # Forms left open are the device's fastest, as on the command line (DeviceForms).
+    parser.add_argument("--cuda-fixed-grid", action=argparse.BooleanOptionalAction, default=None,
+                        help="cuda_standalone: spike propagation without per-step host copies [on for cuda_standalone]")
+    parser.add_argument("--relay_input", choices=RELAY_INPUTS,
+                        help="Poisson spikes reach the relay through Synapses or a linked variable "
+                        "[linked on cuda_standalone, else synapses]")
+    parser.add_argument("--lif_groups", choices=LIF_GROUPINGS,
+                        help="a NeuronGroup per LIF layer, or one for all of them [one on cuda_standalone, else layer]")
     parser.add_argument("--spike_max_rate", type=float, default=150.0)
     parser.add_argument("--float32", action="store_true",
                         help="single precision for every state variable (prefs.core.default_float_dtype)")
@@ -172,6 +174,10 @@ def main() -> None:
     if args.trials < 2:
         parser.error("--trials must be at least 2")
 
+    fastest = DeviceForms.fastest(args.device, "lif")
+    args.relay_input = args.relay_input or fastest.relay_input
+    args.lif_groups = args.lif_groups or fastest.lif_groups
+    args.cuda_fixed_grid = fastest.cuda_fixed_grid if args.cuda_fixed_grid is None else args.cuda_fixed_grid
     if args.float32:
         prefs.core.default_float_dtype = np.float32
     data, name = load(args)

@@ -42,14 +42,10 @@ def variant_flags(variant: str) -> list[str]:
     unknown = set(options) - {"grid", "linked", "one"}
     if mode not in ("dense", "event") or unknown:
         raise ValueError(f"unknown variant {variant!r}: a learning mode (dense, event), then any of +grid, +linked, +one")
-    flags = ["--learning", mode]
-    if "grid" in options:
-        flags.append("--cuda-fixed-grid")
-    if "linked" in options:
-        flags += ["--relay_input", "linked"]
-    if "one" in options:
-        flags += ["--lif_groups", "one"]
-    return flags
+    # Every form named, since the command line's defaults on cuda_standalone are the fastest ones.
+    return ["--learning", mode, "--cuda-fixed-grid" if "grid" in options else "--no-cuda-fixed-grid",
+            "--relay_input", "linked" if "linked" in options else "synapses",
+            "--lif_groups", "one" if "one" in options else "layer"]
 
 
 def step_code_objects(project: Path) -> list[str]:

@@ -107,10 +107,15 @@ def _pathway_sources(project: Path) -> dict[str, str]:
             if re.search(r"_(pre|learning)_codeobject(_\d+)?\.cu$", path.name)}
 
 
+# brian2cuda's own forms: the command line's defaults on cuda_standalone are the launch-saving ones.
+PLAIN_CUDA_FORMS = ("--no-cuda-fixed-grid", "--relay_input", "synapses", "--lif_groups", "layer")
+
+
 def _cli_export(out: Path, *flags: str) -> Path:
+    """A cuda project in the plain forms, except where ``flags`` name others."""
     # One process per project: Brian2 names the objects of a second network in a process apart.
     subprocess.run([sys.executable, "-m", "ed_brian", "export", "--device", "cuda_standalone", "--out", str(out),
-                    "--train", "10", "--test", "5", "--epochs", "1", "--hidden", "4", *flags],
+                    "--train", "10", "--test", "5", "--epochs", "1", "--hidden", "4", *PLAIN_CUDA_FORMS, *flags],
                    check=True, capture_output=True)
     return out
 
