@@ -242,18 +242,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    fastest = DeviceForms.fastest(args.device, args.model)
+    forms = DeviceForms.fastest(args.device, args.model).with_named(
+        args.relay_input, args.lif_groups, args.cuda_fixed_grid)
     network = NetworkConfig(
         hidden=args.hidden,
         input_fraction=args.input_fraction,
-        lif_groups=args.lif_groups or fastest.lif_groups,
+        lif_groups=forms.lif_groups,
         lif=LIFParams(
             v_rest=args.v_rest, v_threshold=args.v_threshold, v_reset=args.v_reset, tau_m=args.tau_m,
             tau_ref=args.tau_ref, R_m=args.R_m, I_bias=args.I_bias, q_syn=args.q_syn,
         ),
         input=InputParams(
             max_rate=args.spike_max_rate, sim_time=args.spike_sim_time, dt=args.spike_dt,
-            shared_ei_trains=not args.independent_ei_trains, relay_input=args.relay_input or fastest.relay_input,
+            shared_ei_trains=not args.independent_ei_trains, relay_input=forms.relay_input,
         ),
         ed=EDParams(
             lr=args.lr, lr_decay=args.lr_decay, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,
@@ -266,7 +267,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         network=network, model=args.model, dataset=args.dataset or "fashion-subset", n_train=args.train, n_test=args.test,
         train_pool=args.train_pool, epochs=_RUN.epochs if args.epochs is None else args.epochs, seed=args.seed,
         shuffle=not args.no_shuffle, device=args.device, codegen=args.codegen, threads=args.threads,
-        cuda_fixed_grid=fastest.cuda_fixed_grid if args.cuda_fixed_grid is None else args.cuda_fixed_grid,
+        cuda_fixed_grid=forms.cuda_fixed_grid,
     )
     config.validate()
     return config

@@ -220,6 +220,12 @@ class DeviceForms:
             return cls(relay_input="linked", lif_groups="one", cuda_fixed_grid=True)
         return cls()
 
+    def with_named(self, relay_input: str | None, lif_groups: str | None,
+                   cuda_fixed_grid: bool | None) -> "DeviceForms":
+        """These forms, with each one the user named (not None) in its place."""
+        named = {"relay_input": relay_input, "lif_groups": lif_groups, "cuda_fixed_grid": cuda_fixed_grid}
+        return dataclasses.replace(self, **{name: form for name, form in named.items() if form is not None})
+
 
 @dataclass(frozen=True)
 class RunConfig:

@@ -26,6 +26,7 @@ training sample and 50 ms per test sample.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import resource
 import sys
@@ -174,24 +175,21 @@ def main() -> None:
     if args.trials < 2:
         parser.error("--trials must be at least 2")
 
-    fastest = DeviceForms.fastest(args.device, "lif")
-    args.relay_input = args.relay_input or fastest.relay_input
-    args.lif_groups = args.lif_groups or fastest.lif_groups
-    args.cuda_fixed_grid = fastest.cuda_fixed_grid if args.cuda_fixed_grid is None else args.cuda_fixed_grid
+    forms = DeviceForms.fastest(args.device, "lif").with_named(args.relay_input, args.lif_groups, args.cuda_fixed_grid)
     if args.float32:
         prefs.core.default_float_dtype = np.float32
     data, name = load(args)
     n = min(args.trials, len(data.train_labels) - 1, len(data.test_labels))
     if not args.full_table:
         data = subset(data, n + 1, n)
-    network = NetworkConfig(hidden=(args.hidden,), lif_groups=args.lif_groups,
-                            input=InputParams(max_rate=args.spike_max_rate, relay_input=args.relay_input))
+    network = NetworkConfig(hidden=(args.hidden,), lif_groups=forms.lif_groups,
+                            input=InputParams(max_rate=args.spike_max_rate, relay_input=forms.relay_input))
     network = replace(network, ed=replace(network.ed, learning=args.learning))
     config = RunConfig(network=network, dataset=name, device=args.device, codegen=args.codegen,
-                       threads=args.threads, cuda_fixed_grid=args.cuda_fixed_grid, shuffle=False)
+                       threads=args.threads, cuda_fixed_grid=forms.cuda_fixed_grid, shuffle=False)
     label = args.device + (f" ({args.codegen})" if args.device == "runtime" else f", threads {args.threads}")
-    label += ", fixed grid" if args.cuda_fixed_grid else ""
-    label += f", relay input {args.relay_input}, LIF groups: {args.lif_groups}"
+    label += ", fixed grid" if forms.cuda_fixed_grid else ""
+    label += f", relay input {forms.relay_input}, LIF groups: {forms.lif_groups}"
     print(f"{name}, hidden {args.hidden}, {label}, learning {args.learning}, {n} trials per phase, "
           f"{len(data.train_labels) + len(data.test_labels)} images in the table")
     speed = runtime_speed if args.device == "runtime" else standalone_speed
@@ -213,8 +211,7 @@ def main() -> None:
         print(json.dumps({"device": args.device, "codegen": args.codegen if args.device == "runtime" else None,
                           "threads": args.threads, "hidden": args.hidden, "dataset": name, "trials": n,
                           "learning": args.learning, "float32": args.float32,
-                          "cuda_fixed_grid": args.cuda_fixed_grid, "relay_input": args.relay_input,
-                          "lif_groups": args.lif_groups, **result}))
+                          **dataclasses.asdict(forms), **result}))
 
 
 if __name__ == "__main__":
