@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 from ed_brian.config import (
-    LIF_GROUPINGS, RELAY_INPUTS, ConfigError, DeviceForms, EDParams, InputParams, LIFParams, NetworkConfig, RunConfig,
+    LIF_GROUPINGS, PARAMETERS, RELAY_INPUTS, Config, ConfigError, DeviceForms, EDParams, InputParams, LIFParams,
+    NetworkConfig,
 )
 from ed_brian.data import DataError
 from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError
@@ -22,7 +23,7 @@ EXIT_INTERRUPTED = 130
 _LIF = LIFParams()
 _INPUT = InputParams()
 _ED = EDParams()
-_RUN = RunConfig()
+_RUN = Config()
 
 
 class UsageError(Exception):
@@ -241,46 +242,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The Config of the parsed flags: every flag is the Config parameter of its name."""
     forms = DeviceForms.fastest(args.device, args.model).with_named(
         args.relay_input, args.lif_groups, args.cuda_fixed_grid)
-    network = NetworkConfig(
-        hidden=args.hidden,
-        input_fraction=args.input_fraction,
-        lif_groups=forms.lif_groups,
-        lif=LIFParams(
-            v_rest=args.v_rest, v_threshold=args.v_threshold, v_reset=args.v_reset, tau_m=args.tau_m,
-            tau_ref=args.tau_ref, R_m=args.R_m, I_bias=args.I_bias, q_syn=args.q_syn,
-        ),
-        input=InputParams(
-            max_rate=args.spike_max_rate, sim_time=args.spike_sim_time, dt=args.spike_dt,
-            shared_ei_trains=not args.independent_ei_trains, relay_input=forms.relay_input,
-        ),
-        ed=EDParams(
-            lr=args.lr, lr_decay=args.lr_decay, dif=args.dif, diffusion=args.diffusion, w_min=args.w1, w_max=args.w2,
-            bias_rate=args.bias_rate, activity_rate=args.activity_rate, input_activity=args.input_activity,
-            learning=args.learning, readout=args.readout, output_error=args.output_error,
-            **({"sig": args.sig} if args.sig is not None else {}),
-        ),
-    )
-    config = RunConfig(
-        network=network, model=args.model, dataset=args.dataset or "fashion-subset", n_train=args.train, n_test=args.test,
-        train_pool=args.train_pool, epochs=_RUN.epochs if args.epochs is None else args.epochs, seed=args.seed,
-        shuffle=not args.no_shuffle, device=args.device, codegen=args.codegen, threads=args.threads,
-        cuda_fixed_grid=forms.cuda_fixed_grid,
-    )
-    config.validate()
-    return config
+    # Flags left at None (--epochs, --sig, no dataset flag) take Config's defaults.
+    given = {name: getattr(args, name) for name in PARAMETERS if getattr(args, name, None) is not None}
+    given.update(relay_input=forms.relay_input, lif_groups=forms.lif_groups, cuda_fixed_grid=forms.cuda_fixed_grid)
+    return Config(**given)
 
 
-def _progress_bar(enabled: bool, config: RunConfig):
+def _progress_bar(enabled: bool, config: Config):
     from tqdm import tqdm
 
     total = config.epochs * (config.n_train + config.n_test)
     return tqdm(total=total, unit="trial", disable=not enabled, file=sys.stderr)
 
 
-def _load_data(config: RunConfig, data_dir):
+def _load_data(config: Config, data_dir):
     from ed_brian.data import load_run_data
 
     return load_run_data(config, data_dir)
@@ -313,7 +292,7 @@ def _config_and_data(args, compile: bool = True):
     return config, _load_data(config, args.data_dir), weights
 
 
-def _record_spec(args, config: RunConfig):
+def _record_spec(args, config: Config):
     from ed_brian.record import RecordSpec, parse_range
 
     if args.record_trials is None and not args.heatmap:
@@ -352,7 +331,7 @@ def _stop_on_signals():
     return requested
 
 
-def _extended(folder: Path, config: RunConfig, checkpoint, epochs: int) -> RunConfig:
+def _extended(folder: Path, config: Config, checkpoint, epochs: int) -> Config:
     """The run's config with a new number of epochs, written back to its folder.
 
     Earlier epochs keep their trials: the schedule draws epoch by epoch, so a
@@ -434,18 +413,11 @@ def run_train(args: argparse.Namespace) -> int:
     if result.standalone_times:
         times = result.standalone_times
         print(f"{config.device}: build {times.build_seconds:.1f} s, run {times.run_seconds:.1f} s", file=sys.stderr)
-    results.save_weights(folder, result.weights)
-    results.save_trials(folder, result, dataset.class_names)
+    results.save_run(folder, result, dataset)
     for warning in result.warnings:
         print(f"ed-brian: warning: {warning}", file=sys.stderr)
     if args.verbose and config.model == "simple":
         _print_trials(result)
-    if result.recordings is not None:
-        from ed_brian.record import save_recordings
-        from ed_brian.train import pixel_table
-
-        rows = result.schedule.image[result.recordings["trials"]]
-        save_recordings(folder, {**result.recordings, "images": pixel_table(dataset)[rows]})
     if figures is not None:
         from ed_brian.plots import draw_all
 

@@ -1,13 +1,20 @@
 """Parameters of the network, the ED rule and a training run, as frozen dataclasses.
 
-Units follow the seed's command-line flags: millivolts, milliseconds, megaohms,
-hertz. They become Brian2 quantities only in ``ed_brian.network``.
+:class:`Config` is the public face: flat keyword arguments named like the
+command-line flags, Brian2 quantities or bare numbers in the flags' units
+(millivolts, milliseconds, megaohms, nanoamperes, picocoulombs, hertz). The
+nested dataclasses below store plain numbers in those units; they become
+Brian2 quantities again in ``ed_brian.network``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import numbers
 from dataclasses import dataclass, field
+
+import numpy as np
 
 
 class ConfigError(ValueError):
@@ -228,11 +235,182 @@ class DeviceForms:
 
 
 @dataclass(frozen=True)
-class RunConfig:
-    """One training run: data sizes, epochs, seed and where it runs."""
+class Parameter:
+    """One flat parameter: a command-line flag (without its dashes) and where it lives."""
+
+    path: tuple[str, ...]  # attributes from the Config down to the stored value
+    kind: str  # "float", "int", "str", "bool" or "hidden"
+    unit: str = ""  # the unit a bare number is taken in (and the stored value's unit)
+    invert: bool = False  # a flag stored as its opposite (--no_shuffle -> shuffle)
+    doc: str = ""
+
+
+# Every flag of ``ed-brian train`` that sets a parameter, by the name a Python
+# script uses for it: Config(lr=0.1, tau_m=20*ms) is --lr 0.1 --tau_m 20.
+PARAMETERS: dict[str, Parameter] = {
+    "dataset": Parameter(("dataset",), "str", doc='"fashion-subset" (bundled), "mnist" or "fashion"'),
+    "train": Parameter(("n_train",), "int", doc="training trials per epoch: the first N images, or N drawn from train_pool"),
+    "train_pool": Parameter(("train_pool",), "int", doc="draw the training images afresh every epoch from the first N (0: none)"),
+    "test": Parameter(("n_test",), "int", doc="test trials: the first N test images, the same every epoch"),
+    "no_shuffle": Parameter(("shuffle",), "bool", invert=True, doc="present training images in file order"),
+    "epochs": Parameter(("epochs",), "int", doc="epochs of training, each followed by the test set"),
+    "seed": Parameter(("seed",), "int", doc="seeds Brian2's random numbers and the training order"),
+    "model": Parameter(("model",), "str", doc='"lif", "simple" or "frelu"'),
+    "hidden": Parameter(("network", "hidden"), "hidden", doc="hidden units per class network, per layer: 256, (256, 128) or \"256,128\""),
+    "n_classes": Parameter(("network", "n_classes"), "int", doc="output units, one class network each"),
+    "input_fraction": Parameter(("network", "input_fraction"), "float", doc="fraction of the relay each first-layer unit receives"),
+    "lif_groups": Parameter(("network", "lif_groups"), "str", doc='"layer" (a NeuronGroup per layer) or "one" (Subgroups of one group)'),
+    "v_rest": Parameter(("network", "lif", "v_rest"), "float", "mV", doc="resting potential"),
+    "v_threshold": Parameter(("network", "lif", "v_threshold"), "float", "mV", doc="firing threshold"),
+    "v_reset": Parameter(("network", "lif", "v_reset"), "float", "mV", doc="reset potential"),
+    "tau_m": Parameter(("network", "lif", "tau_m"), "float", "ms", doc="membrane time constant"),
+    "tau_ref": Parameter(("network", "lif", "tau_ref"), "float", "ms", doc="refractory period"),
+    "R_m": Parameter(("network", "lif", "R_m"), "float", "Mohm", doc="membrane resistance"),
+    "I_bias": Parameter(("network", "lif", "I_bias"), "float", "nA", doc="tonic current into hidden and output units"),
+    "q_syn": Parameter(("network", "lif", "q_syn"), "float", "pC", doc="charge per unit of weight magnitude"),
+    "spike_max_rate": Parameter(("network", "input", "max_rate"), "float", "Hz", doc="Poisson rate of a white pixel"),
+    "spike_sim_time": Parameter(("network", "input", "sim_time"), "float", "ms", doc="duration of one trial"),
+    "spike_dt": Parameter(("network", "input", "dt"), "float", "ms", doc="simulation time step of the whole network"),
+    "relay_input": Parameter(("network", "input", "relay_input"), "str", doc='"synapses" or "linked"'),
+    "independent_ei_trains": Parameter(("network", "input", "shared_ei_trains"), "bool", invert=True,
+                                       doc="independent Poisson trains for a pixel's E and I copy"),
+    "lr": Parameter(("network", "ed", "lr"), "float", doc="learning rate alpha"),
+    "lr_decay": Parameter(("network", "ed", "lr_decay"), "float", doc="epoch e learns with lr * lr_decay**(e-1)"),
+    "dif": Parameter(("network", "ed", "dif"), "float", doc="amine diffusion coefficient u1"),
+    "diffusion": Parameter(("network", "ed", "diffusion"), "str", doc='"seed" (dif**(L-l) per layer) or "uniform"'),
+    "w1": Parameter(("network", "ed", "w_min"), "float", doc="initial magnitudes ~ U(w1, w2)"),
+    "w2": Parameter(("network", "ed", "w_max"), "float", doc="see w1"),
+    "bias_rate": Parameter(("network", "ed", "bias_rate"), "float", "Hz", doc="rate of Kaneko's bias units (0: none)"),
+    "activity_rate": Parameter(("network", "ed", "activity_rate"), "float", "Hz", doc="firing rate that counts as activity 1"),
+    "input_activity": Parameter(("network", "ed", "input_activity"), "str", doc='"pixel" or "count"'),
+    "output_error": Parameter(("network", "ed", "output_error"), "str", doc='"clipped" or "smoothed"'),
+    "readout": Parameter(("network", "ed", "readout"), "str", doc='"count" or "drive"'),
+    "learning": Parameter(("network", "ed", "learning"), "str", doc='"auto", "event" or "dense"'),
+    "sig": Parameter(("network", "ed", "sig"), "float", doc="FReLU slope u0 (model frelu)"),
+    "device": Parameter(("device",), "str", doc='"runtime", "cpp_standalone" or "cuda_standalone"'),
+    "codegen": Parameter(("codegen",), "str", doc='runtime code generation: "auto", "numpy" or "cython"'),
+    "threads": Parameter(("threads",), "int", doc="OpenMP threads (cpp_standalone; 0: none)"),
+    "cuda_fixed_grid": Parameter(("cuda_fixed_grid",), "bool", doc="cuda_standalone: spike propagation on a fixed grid"),
+}
+
+# Fields of Config that no flag names directly; dataclasses.replace passes them.
+_FIELDS = {
+    "n_train": Parameter(("n_train",), "int"),
+    "n_test": Parameter(("n_test",), "int"),
+    "shuffle": Parameter(("shuffle",), "bool"),
+}
+
+
+def _units() -> dict:
+    from brian2 import Hz, Mohm, mV, ms, nA, pcoulomb
+
+    return {"mV": mV, "ms": ms, "Mohm": Mohm, "nA": nA, "pC": pcoulomb, "Hz": Hz}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+
+
+def convert(name: str, value, parameter: Parameter | None = None):
+    """``value`` of parameter ``name`` as stored: a number in the parameter's unit,
+    an int, a str, a bool or a tuple of layer sizes; ConfigError if it cannot be."""
+    from brian2 import Quantity
+    from brian2.units.fundamentalunits import have_same_dimensions
+
+    p = parameter or PARAMETERS[name]
+    if isinstance(value, Quantity):
+        if value.size != 1:
+            raise ConfigError(f"{name} takes one value (got an array of {value.size})")
+        if p.unit:
+            unit = _units()[p.unit]
+            if not have_same_dimensions(value, unit):
+                raise ConfigError(f"{name} takes a value in {p.unit} (got {value!r})")
+            return float(value / unit)
+        if not value.is_dimensionless:
+            raise ConfigError(f"{name} is a plain number, without a unit (got {value!r})")
+        value = float(value)
+    if p.kind == "float":
+        if not _is_number(value):
+            unit = f" (a number in {p.unit}, or a Brian2 quantity)" if p.unit else ""
+            raise ConfigError(f"{name} takes a number{unit} (got {value!r})")
+        return float(value)
+    if p.kind == "int":
+        if not (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))):
+            raise ConfigError(f"{name} takes a whole number (got {value!r})")
+        return int(value)
+    if p.kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{name} takes a string (got {value!r})")
+        return value
+    if p.kind == "bool":
+        if not isinstance(value, (bool, np.bool_)):
+            raise ConfigError(f"{name} takes True or False (got {value!r})")
+        return bool(value)
+    return _layer_sizes(name, value)
+
+
+def _layer_sizes(name: str, value) -> tuple[int, ...]:
+    if isinstance(value, str):
+        try:
+            return tuple(int(part) for part in value.split(","))
+        except ValueError:
+            raise ConfigError(f"{name} takes layer sizes such as 256, (256, 128) or '256,128' (got {value!r})") from None
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        return (int(value),)
+    if isinstance(value, (tuple, list)) and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) for v in value):
+        return tuple(int(v) for v in value)
+    raise ConfigError(f"{name} takes layer sizes such as 256, (256, 128) or '256,128' (got {value!r})")
+
+
+def _set(obj, path: tuple[str, ...], value):
+    """A copy of the frozen dataclass ``obj`` with the attribute at ``path`` set."""
+    if len(path) == 1:
+        return dataclasses.replace(obj, **{path[0]: value})
+    return dataclasses.replace(obj, **{path[0]: _set(getattr(obj, path[0]), path[1:], value)})
+
+
+def _parameter_table() -> str:
+    """The flat parameters with their units and defaults, for Config's docstring."""
+    defaults = {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default
+                for f in dataclasses.fields(Config)}
+    rows = []
+    for name, p in PARAMETERS.items():
+        value = defaults[p.path[0]]
+        for attr in p.path[1:]:
+            value = getattr(value, attr)
+        value = (not value) if p.invert else value
+        unit = f" [{p.unit}]" if p.unit else ""
+        rows.append(f"    ``{name}``{unit}, default ``{value!r}``\n        {p.doc}.")
+    return "\n".join(rows)
+
+
+@dataclass(frozen=True, init=False, repr=False)
+class Config:
+    """The configuration of a run: network, Error-Diffusion rule, data sizes, device.
+
+    Built from flat keyword arguments with the names, defaults and validation of
+    the ``ed-brian train`` flags::
+
+        from brian2 import ms
+        config = ed_brian.Config(hidden=256, lr=0.15, tau_m=20*ms, train=1000, test=500)
+        faster = config.replace(lr=0.3)   # a new, re-validated Config
+
+    A parameter with a unit takes a Brian2 quantity (``20*ms``) or a bare number
+    in the unit given below (``20`` means 20 ms, as on the command line). A wrong
+    type, a wrong unit, an unknown name or a value the model cannot run with
+    raises :class:`ConfigError`. Every flat name is also readable:
+    ``config.tau_m`` is ``12. * msecond``, ``config.train`` is ``1000``; the stored
+    values are plain numbers in those units, grouped in nested frozen dataclasses
+    (``config.network.lif.tau_m == 12.0``).
+
+    Parameters (flat keyword arguments; [unit of a bare number]):
+
+{PARAMETERS}
+    """
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
-    model: str = "lif"  # "lif" (models/lif.py) or "simple" (models/simple.py)
+    model: str = "lif"  # "lif" (models/lif.py), "simple" (models/simple.py) or "frelu"
     dataset: str = "fashion-subset"
     n_train: int = 1000  # training trials per epoch
     n_test: int = 500
@@ -246,6 +424,59 @@ class RunConfig:
     codegen: str = "auto"  # runtime code generation target: auto, numpy, cython
     threads: int = 0  # OpenMP threads (cpp_standalone)
     cuda_fixed_grid: bool = False  # cuda_standalone: spike propagation without host round trips
+
+    def __init__(self, network: NetworkConfig | None = None, **parameters):
+        values = {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default
+                  for f in dataclasses.fields(Config)}
+        if network is not None:
+            if not isinstance(network, NetworkConfig):
+                raise ConfigError(f"network takes a NetworkConfig (got {type(network).__name__}); "
+                                  "or give its parameters by name, e.g. Config(hidden=256, tau_m=20*ms)")
+            values["network"] = network
+        # Fields first, then flags: Config.replace(train=...) overrides the n_train it passes.
+        ordered = sorted(parameters.items(), key=lambda item: item[0] in PARAMETERS)
+        for name, value in ordered:
+            p = _FIELDS.get(name) or PARAMETERS.get(name)
+            if p is None:
+                close = difflib.get_close_matches(name, [*PARAMETERS, *_FIELDS], n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(f"unknown parameter {name!r}{hint}")
+            value = convert(name, value, p)
+            if p.invert:
+                value = not value
+            if p.path[0] == "network":
+                values["network"] = _set(values["network"], p.path[1:], value)
+            else:
+                values[p.path[0]] = value
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+        self.validate()
+
+    def __getattr__(self, name: str):
+        # Only reached for names that are not fields: the flat parameters.
+        p = PARAMETERS.get(name)
+        if p is None:
+            raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
+        value = self
+        for attr in p.path:
+            value = object.__getattribute__(value, attr)
+        if p.invert:
+            value = not value
+        return value * _units()[p.unit] if p.unit else value
+
+    def replace(self, **changes) -> "Config":
+        """A new Config with ``changes`` (flat names, as in the constructor), validated again."""
+        current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return type(self)(**{**current, **changes})
+
+    def flags(self) -> dict:
+        """Every flat parameter and its value (with its unit where it has one)."""
+        return {name: getattr(self, name) for name in PARAMETERS}
+
+    def __repr__(self) -> str:
+        default = _default_config()
+        changed = {name: value for name, value in self.flags().items() if not _same(value, getattr(default, name))}
+        return f"Config({', '.join(f'{name}={value!r}' for name, value in changed.items())})"
 
     def validate(self) -> None:
         for name in ("n_train", "n_test", "epochs"):
@@ -292,13 +523,36 @@ class RunConfig:
         return max(self.train_pool, self.n_train)
 
     def to_dict(self) -> dict:
+        """Every stored value, nested as in the dataclasses (as saved in config.json)."""
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunConfig":
+    def from_dict(cls, data: dict) -> "Config":
+        """The Config that ``to_dict`` (or a run's config.json) describes."""
         net = dict(data["network"])
         net["hidden"] = tuple(net["hidden"])
         net["lif"] = LIFParams(**net["lif"])
         net["input"] = InputParams(**net["input"])
         net["ed"] = EDParams(**net["ed"])
         return cls(**{**data, "network": NetworkConfig(**net)})
+
+
+Config.__doc__ = Config.__doc__.replace("{PARAMETERS}", _parameter_table())
+
+# The name the library used before Config; still used inside it.
+RunConfig = Config
+
+_DEFAULT: list = []
+
+
+def _default_config() -> Config:
+    if not _DEFAULT:
+        _DEFAULT.append(Config())
+    return _DEFAULT[0]
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(np.all(a == b))
+    except Exception:  # quantities of other dimensions
+        return False

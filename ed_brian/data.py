@@ -102,7 +102,9 @@ def read_idx(path) -> np.ndarray:
 
 
 def load_dataset(name: str, data_dir=None) -> Dataset:
-    """Load "mnist", "fashion" or "fashion-subset" (bundled, 1000 train / 500 test images).
+    """A whole dataset: "mnist", "fashion" or "fashion-subset" (bundled, 1000 train / 500 test images).
+
+    For a run, :func:`load_data` takes the images its Config asks for.
 
     MNIST and Fashion-MNIST come from the first place holding all four files:
     data_dir (if given, and only there), $ED_BRIAN_DATA, the Keras cache
@@ -172,10 +174,33 @@ def subset(dataset: Dataset, n_train: int, n_test: int, train_flag: str = "--tra
         test_images=dataset.test_images[:n_test], test_labels=dataset.test_labels[:n_test])
 
 
-def load_run_data(config, data_dir=None) -> Dataset:
-    """The images a run (a RunConfig) needs: its training pool and its fixed test set."""
+def load_data(config, data_dir=None) -> Dataset:
+    """The images a run of ``config`` needs: its training pool and its fixed test set.
+
+    The first ``config.train`` training images (or the first ``config.train_pool``
+    when the run draws from a pool) and the first ``config.test`` test images of
+    ``config.dataset``, found as :func:`load_dataset` says. This is what
+    :func:`train` expects; the command line loads its data the same way.
+    """
     return subset(load_dataset(config.dataset, data_dir), config.pool_size, config.n_test,
                   "--train_pool" if config.train_pool else "--train")
+
+
+load_run_data = load_data
+
+
+def check_data(config, dataset: Dataset, train_images: bool = True) -> None:
+    """ConfigError unless ``dataset`` has the image counts ``config`` asks for."""
+    from ed_brian.config import ConfigError
+
+    wanted = [("test", config.n_test, len(dataset.test_labels))]
+    if train_images:
+        pool = "train_pool" if config.train_pool else "train"
+        wanted.insert(0, (pool, config.pool_size, len(dataset.train_labels)))
+    for name, asked, found in wanted:
+        if asked != found:
+            raise ConfigError(f"the dataset has {found} {'test' if name == 'test' else 'training'} images "
+                              f"but the config asks for {name}={asked}: load it with ed_brian.load_data(config)")
 
 
 def _find_idx(directory: Path) -> list[Path] | None:

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -254,8 +255,13 @@ class StandaloneTimes:
     run_seconds: float  # the compiled program
 
 
-def build_and_run(spec: DeviceSpec, project_dir: Path, run: bool = True, run_args=None) -> StandaloneTimes:
-    """Generate, compile (unless ``spec.compile`` is False) and run the standalone project."""
+def build_and_run(spec: DeviceSpec, project_dir: Path, run: bool = True, run_args=None,
+                  on_progress=None) -> StandaloneTimes:
+    """Generate, compile (unless ``spec.compile`` is False) and run the standalone project.
+
+    ``on_progress(seconds)`` gets the simulated time the running program has
+    reached, about once a second (runs queued with ``progress_report()``).
+    """
     device = get_device()
     start = time.perf_counter()
     try:
@@ -265,12 +271,73 @@ def build_and_run(spec: DeviceSpec, project_dir: Path, run: bool = True, run_arg
     built = time.perf_counter()
     if run and spec.compile:
         try:
-            device.run(str(project_dir), with_output=False, run_args=run_args)
+            run_program(project_dir, run_args, on_progress)
         except RuntimeError as error:
             raise DeviceError(
                 f"the {spec.name} program in {project_dir} failed: {error}; see {project_dir}/results/stdout.txt"
             ) from error
     return StandaloneTimes(built - start, time.perf_counter() - built)
+
+
+# A standalone program reports its progress on its standard output, which
+# Brian2 sends to results/stdout.txt: the body of Brian2's report_progress(elapsed,
+# completed, start, duration), printing the simulated time reached in seconds.
+PROGRESS_MARK = "ed_brian_progress"
+_REPORT_CODE = f'std::cout << "{PROGRESS_MARK} " << (start + completed * duration) << std::endl;'
+_REPORT_PERIOD_SECONDS = 1.0
+
+
+def progress_report() -> dict:
+    """``run()`` arguments that make a standalone program report its progress."""
+    from brian2 import second
+
+    return {"report": _REPORT_CODE, "report_period": _REPORT_PERIOD_SECONDS * second}
+
+
+def last_progress(stdout: Path) -> float | None:
+    """The latest simulated time (s) a program reported in its ``stdout``, if any."""
+    try:
+        text = stdout.read_text(errors="replace")
+    except OSError:
+        return None
+    marks = [line.split()[1] for line in text.splitlines() if line.startswith(PROGRESS_MARK + " ")]
+    try:
+        return float(marks[-1]) if marks else None
+    except (ValueError, IndexError):
+        return None
+
+
+def run_program(project_dir: Path, run_args=None, on_progress=None, poll_seconds: float = 0.25) -> None:
+    """Run the built program; with ``on_progress``, report its progress while it runs.
+
+    Brian2 runs the program and waits for it, so it runs in a thread here while
+    this one reads the program's stdout for progress lines.
+    """
+    device = get_device()
+    if on_progress is None:
+        device.run(str(project_dir), with_output=False, run_args=run_args)
+        return
+    stdout = Path(project_dir) / "results" / "stdout.txt"
+    stdout.unlink(missing_ok=True)  # not the last run's progress
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            device.run(str(project_dir), with_output=False, run_args=run_args)
+        except BaseException as error:  # handed to the caller's thread
+            failed.append(error)
+
+    worker = threading.Thread(target=run, name="ed_brian_standalone_run", daemon=True)
+    worker.start()
+    reached = -1.0
+    while worker.is_alive():
+        worker.join(poll_seconds)
+        seconds = last_progress(stdout)
+        if seconds is not None and seconds > reached:
+            reached = seconds
+            on_progress(seconds)
+    if failed:
+        raise failed[0]
 
 
 # Size of the block of random numbers Brian2's cython target draws from NumPy

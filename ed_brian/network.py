@@ -287,6 +287,41 @@ def draw_magnitudes(syn: Synapses, ed) -> None:
     syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
 
 
+def synaptic_jump(config: NetworkConfig, from_relay: bool = False):
+    """``w_gain``: the jump of v (volt) per unit of weight, R_m * q_syn / tau_m.
+
+    A sparser input keeps the mean drive of a dense one: from the relay,
+    divided by ``input_fraction``.
+    """
+    gain = config.lif.R_m * Mohm * config.lif.q_syn * pcoulomb / (config.lif.tau_m * ms)
+    return gain / config.input_fraction if from_relay else gain
+
+
+# LIF parameters that a built network can change (Trainer.set_parameters):
+# Config name -> (group variable, unit of the stored number).
+LIF_SETTABLE = {"v_rest": ("v_rest", mV), "v_threshold": ("v_threshold", mV), "v_reset": ("v_reset", mV),
+                "tau_m": ("tau_m", ms), "tau_ref": ("tau_ref", ms), "R_m": ("R_m", Mohm), "I_bias": ("I_bias", nA),
+                "q_syn": (None, pcoulomb)}
+
+
+def set_lif_parameters(net: "EDNetwork", config: NetworkConfig, names) -> None:
+    """Give the LIF layers of a built network ``config``'s values of ``names``, and
+    every projection the ``w_gain`` they imply: the network ``build`` makes from ``config``."""
+    from ed_brian.config import ConfigError
+
+    groups = owning_groups([layer for layer in net.layers if "tau_m" in layer.variables])
+    if not groups:
+        raise ConfigError("this model has no LIF hidden or output units to change")
+    for name in names:
+        variable, unit = LIF_SETTABLE[name]
+        if variable is not None:
+            for group in groups:
+                setattr(group, variable, getattr(config.lif, name) * unit)
+    for syn in net.projections:
+        if "w_gain" in syn.variables:
+            syn.w_gain = synaptic_jump(config, from_relay=syn.source.name == "relay")
+
+
 def bias_units(config: NetworkConfig, clock, trial_clock, namespace) -> NeuronGroup:
     """Kaneko's constant sources: unit 0 excitatory, unit 1 inhibitory, in no class network."""
     inp = config.input
@@ -494,12 +529,11 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
 
     layers = [relay, *hidden, output]
     synapses = []
-    w_gain = config.lif.R_m * Mohm * config.lif.q_syn * pcoulomb / (config.lif.tau_m * ms)
+    w_gain = synaptic_jump(config)
     for pre, post in zip(layers[:-1], layers[1:]):
         syn = _projection(pre, post, f"{pre.name}_to_{post.name}", clock, trial_clock, namespace, ed.learning)
         connect_class_networks(syn, K, ed, config.input_fraction)
-        # A sparser input keeps the mean drive of a dense one.
-        syn.w_gain = w_gain / config.input_fraction if pre is relay else w_gain
+        syn.w_gain = synaptic_jump(config, from_relay=pre is relay)
         synapses.append(syn)
     # Learn events belong to whole groups: with one LIF group, to that group.
     sources = [relay, *owning_groups(hidden)]

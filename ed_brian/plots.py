@@ -77,7 +77,7 @@ def raster(recordings: dict, trials, path: Path) -> Path:
 
 def membrane_traces(recordings: dict, layer: str, path: Path, max_neurons: int = 5) -> Path:
     """Membrane potential of recorded neurons with threshold and reset lines and spike marks."""
-    v = recordings[f"{layer}/v"][:, :max_neurons]
+    v = recordings[f"{layer}/v"][:max_neurons].T  # samples x neurons
     t = recordings[f"{layer}/v_t"]
     neurons = recordings[f"{layer}/neurons"][:max_neurons]
     threshold, reset = float(recordings[f"{layer}/v_threshold"]), float(recordings[f"{layer}/v_reset"])
@@ -147,14 +147,9 @@ def effective_input_weights(weights: dict, n_classes: int, class_names, path: Pa
     For a unit of either type this is the pixel's net push towards that unit's
     own sign, so bright regions are pixels that drive the class network.
     """
-    i, j, w = (weights[f"relay_to_hidden_1/{k}"] for k in ("i", "j", "w"))
-    n_units = j.max() + 1
-    per_class = n_units // n_classes
-    signed_pixel = np.where(i % 2 == 0, w, -w)  # E copy minus I copy, in magnitudes
-    pixel, cls = i // 2, j // per_class
-    maps = np.zeros((n_classes, 784))
-    np.add.at(maps, (cls, pixel), signed_pixel)
-    maps /= per_class
+    from ed_brian.weights import pixel_weights
+
+    maps = pixel_weights(weights, n_classes)
     cols = min(n_classes, 5)
     rows = int(np.ceil(n_classes / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols, 2.6 * rows), squeeze=False)
@@ -162,7 +157,7 @@ def effective_input_weights(weights: dict, n_classes: int, class_names, path: Pa
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n_classes:
-            ax.imshow(maps[k].reshape(28, 28), cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.imshow(maps[k], cmap="RdBu_r", vmin=-limit, vmax=limit)
             ax.set_title(class_names[k], fontsize=9)
     fig.suptitle("First-layer effective weights (E minus I pathway), red = drives the class")
     return _save(fig, path)

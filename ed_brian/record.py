@@ -9,7 +9,8 @@ Saved as ``recordings.npz`` in the results folder:
 
 - ``trials``: the recorded trial indices (of the whole schedule);
 - ``<layer>/neurons``: indices of the neurons whose membrane was recorded;
-- ``<layer>/v`` (samples x neurons, volt) and ``<layer>/v_t`` (samples, second);
+- ``<layer>/v`` (neurons x samples, volt, as Brian2's ``StateMonitor.v``) and
+  ``<layer>/v_t`` (samples, second);
 - ``<layer>/spike_i``, ``<layer>/spike_t`` (second): every spike of the layer
   in the recorded trials (all its neurons, so heatmaps see the whole layer);
 - ``trial_duration`` (second), ``v_threshold``, ``v_reset`` (volt).
@@ -24,6 +25,8 @@ import numpy as np
 from brian2 import SpikeMonitor, StateMonitor, second, volt
 
 LAYER_KINDS = ("input", "hidden", "output")
+# Files without this mark (written before it existed) hold v as samples x neurons.
+RECORDING_LAYOUT = "v: neurons x samples"
 
 
 @dataclass(frozen=True)
@@ -104,12 +107,13 @@ class Recorder:
         """Everything recorded, as plain arrays in SI units (times on the whole schedule's axis)."""
         shift = offset * float(self.trial_duration)
         out = {
+            "layout": np.array(RECORDING_LAYOUT),
             "trials": np.arange(*self.spec.trials),
             "trial_duration": np.array(float(self.trial_duration)),
         }
         for name, mon in self.state.items():
             out[f"{name}/neurons"] = np.asarray(mon.record)
-            out[f"{name}/v"] = np.array(mon.v[:] / volt).T
+            out[f"{name}/v"] = np.array(mon.v[:] / volt)
             out[f"{name}/v_t"] = np.array(mon.t[:] / second) + shift
             threshold, reset = self.thresholds[name]
             out[f"{name}/v_threshold"] = np.array(float(threshold))
@@ -128,15 +132,22 @@ def save_recordings(folder: Path, arrays: dict[str, np.ndarray]) -> Path:
 
 
 def load_recordings(path: str | Path) -> dict:
-    """The saved recordings, membrane potentials and times as Brian2 quantities."""
+    """The saved recordings (a ``recordings.npz`` or its run folder), with Brian2 units.
+
+    ``<layer>/v`` is neurons x samples, as Brian2's ``StateMonitor.v``, in volt;
+    times (``v_t``, ``spike_t``, ``trial_duration``) in second.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "recordings.npz"
     with np.load(path) as data:
         out = {}
+        old_layout = "layout" not in data.files
         for key in data.files:
             value = data[key]
             field = key.rsplit("/", 1)[-1]
+            if field == "v" and old_layout:
+                value = value.T
             if field in ("v", "v_threshold", "v_reset"):
                 value = value * volt
             elif field in ("v_t", "spike_t", "trial_duration"):

@@ -100,8 +100,21 @@ def write_metrics(folder: Path, rows) -> None:
 
 
 def read_metrics(folder: Path) -> list[dict[str, float]]:
+    """metrics.csv as one dict per epoch: ``epoch`` an int, accuracies in %, seconds, rates in Hz."""
     with (Path(folder) / "metrics.csv").open() as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        return [{k: int(v) if k == "epoch" else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def load_metrics(folder: Path) -> list:
+    """metrics.csv as EpochMetrics, one per epoch (mean rates by layer name, in Hz)."""
+    from ed_brian.train import EpochMetrics
+
+    rows = []
+    for row in read_metrics(folder):
+        rates = {key[len("rate_"):-len("_hz")]: value for key, value in row.items()
+                 if key.startswith("rate_") and key.endswith("_hz")}
+        rows.append(EpochMetrics(row["epoch"], row["train_accuracy"], row["test_accuracy"], row["seconds"], rates))
+    return rows
 
 
 def save_weights(folder: Path, weights: dict[str, np.ndarray]) -> None:
@@ -115,6 +128,10 @@ def save_weights(folder: Path, weights: dict[str, np.ndarray]) -> None:
 
 
 def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Weights saved by a run: a ``weights.npz`` file, or the run folder holding one."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "weights.npz"
     with np.load(path) as data:
         return {key: data[key] for key in data.files}
 
@@ -180,3 +197,80 @@ def save_trials(folder: Path, result, class_names) -> None:
 def load_trials(folder: Path) -> dict[str, np.ndarray]:
     with np.load(Path(folder) / TRIALS_FILE) as data:
         return {key: data[key] for key in data.files}
+
+
+def save_run(folder: str | os.PathLike, result, dataset) -> Path:
+    """Write a training result as ``ed-brian train`` does: config.json, metrics.csv,
+    weights.npz, trials.npz and, when the run recorded, recordings.npz.
+
+    ``dataset`` is the one the run trained on (its source is recorded, and the
+    recorded trials' images are kept with the recordings). Returns the folder.
+    """
+    from ed_brian.record import save_recordings
+    from ed_brian.train import pixel_table
+
+    folder = new_results_dir(folder)
+    write_config(folder, result.config, dataset_source=dataset.source)
+    write_metrics(folder, result.epochs)
+    save_weights(folder, result.weights)
+    save_trials(folder, result, dataset.class_names)
+    if result.recordings is not None:
+        rows = result.schedule.image[result.recordings["trials"]]
+        save_recordings(folder, {**result.recordings, "images": pixel_table(dataset)[rows]})
+    return folder
+
+
+@dataclasses.dataclass
+class Run:
+    """A results folder, loaded: what :func:`load_run` returns.
+
+    ``metrics``: EpochMetrics per epoch (accuracies in %, seconds, mean rates in
+    Hz). ``weights``: every projection's ``i``, ``j``, ``w`` and ``sign``
+    (:func:`weight_matrix` makes a matrix of one). ``trials``: per trial
+    ``label``, ``prediction``, ``image`` (row of the image table), ``learn``
+    (the learning factor, 0 on test trials), ``amines`` (trials x classes x
+    (A+, A-)), ``mean_dw`` and ``test_rows`` (the last test set's trials).
+    ``recordings``: as :func:`load_recordings`, with units and Brian2's
+    orientation. Parts the folder does not have are None.
+    """
+
+    folder: Path
+    config: RunConfig
+    metrics: list
+    weights: dict | None
+    trials: dict | None
+    recordings: dict | None
+
+    def weight_matrix(self, projection: str, signed: bool = True) -> np.ndarray:
+        """The projection as a dense (pre x post) matrix, see :func:`weight_matrix`."""
+        from ed_brian.weights import weight_matrix
+
+        return weight_matrix(self.weights, projection, signed)
+
+    def pixel_weights(self) -> np.ndarray:
+        """Per class network, each pixel's E-minus-I weight onto its first hidden layer (classes x 28 x 28)."""
+        from ed_brian.weights import pixel_weights
+
+        return pixel_weights(self.weights, self.config.network.n_classes)
+
+    @property
+    def test_accuracy(self) -> float:
+        """The last epoch's test accuracy, %."""
+        return self.metrics[-1].test_accuracy
+
+
+def load_run(folder: str | os.PathLike) -> Run:
+    """Everything a results folder holds (of ``ed-brian train``, ``save_run`` or a sweep point)."""
+    from ed_brian.record import load_recordings
+
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder} is not a results folder (no config.json)")
+    return Run(
+        folder=folder,
+        config=read_config(folder),
+        metrics=load_metrics(folder) if (folder / "metrics.csv").is_file() else [],
+        weights=load_weights(folder) if (folder / "weights.npz").is_file() else None,
+        trials=load_trials(folder) if (folder / TRIALS_FILE).is_file() else None,
+        recordings=load_recordings(folder) if (folder / "recordings.npz").is_file() else None,
+    )

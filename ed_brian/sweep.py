@@ -15,7 +15,6 @@ the compiled Poisson stream is shared by those points).
 from __future__ import annotations
 
 import csv
-import dataclasses
 import gc
 import itertools
 import json
@@ -30,22 +29,9 @@ import brian2  # noqa: F401
 
 from ed_brian.config import ConfigError, RunConfig
 
-# Sweepable flag -> where it lives in RunConfig.
-PARAMETERS = {
-    "lr": ("network", "ed", "lr"),
-    "dif": ("network", "ed", "dif"),
-    "w1": ("network", "ed", "w_min"),
-    "w2": ("network", "ed", "w_max"),
-    "activity_rate": ("network", "ed", "activity_rate"),
-    "bias_rate": ("network", "ed", "bias_rate"),
-    "sig": ("network", "ed", "sig"),
-    "tau_m": ("network", "lif", "tau_m"),
-    "v_threshold": ("network", "lif", "v_threshold"),
-    "I_bias": ("network", "lif", "I_bias"),
-    "q_syn": ("network", "lif", "q_syn"),
-    "spike_max_rate": ("network", "input", "max_rate"),
-    "hidden": ("network", "hidden"),
-}
+# Flags a grid may sweep (Config parameters of the same names).
+PARAMETERS = ("lr", "dif", "w1", "w2", "activity_rate", "bias_rate", "sig", "tau_m", "v_threshold", "I_bias", "q_syn",
+              "spike_max_rate", "hidden")
 POINT_FILE = "point.json"
 
 
@@ -67,21 +53,8 @@ def parse_grid(items: list[str]) -> dict[str, list]:
 
 
 def apply(config: RunConfig, point: dict) -> RunConfig:
-    """``config`` with the point's values (and its seed) put in."""
-    for name, value in point.items():
-        if name == "seed":
-            config = dataclasses.replace(config, seed=int(value))
-            continue
-        path = PARAMETERS[name]
-        parents = [config]
-        for attr in path[:-1]:
-            parents.append(getattr(parents[-1], attr))
-        updated = dataclasses.replace(parents[-1], **{path[-1]: value})
-        for parent, attr in zip(reversed(parents[:-1]), reversed(path[:-1])):
-            updated = dataclasses.replace(parent, **{attr: updated})
-        config = updated
-    config.validate()
-    return config
+    """``config`` with the point's values (and its seed) put in, validated."""
+    return config.replace(**{name: int(value) if name == "seed" else value for name, value in point.items()})
 
 
 def points(grid: dict[str, list], seeds: list[int]) -> list[dict]:
@@ -111,8 +84,7 @@ _SESSION: dict[str, object] = {}
 
 
 def _session_key(config: RunConfig) -> str:
-    neutral = dataclasses.replace(config, seed=0, network=dataclasses.replace(
-        config.network, ed=dataclasses.replace(config.network.ed, lr=0.0)))
+    neutral = config.replace(seed=0, lr=1.0)
     return json.dumps(neutral.to_dict(), sort_keys=True)
 
 

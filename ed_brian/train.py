@@ -20,17 +20,19 @@ from brian2 import get_device, ms
 
 from ed_brian import devices
 from ed_brian.config import ConfigError, RunConfig
-from ed_brian.data import Dataset
+from ed_brian.data import Dataset, check_data
 from ed_brian.invariants import InvariantError, check_weights, layer_warnings
 from ed_brian.models import frelu, simple
-from ed_brian.network import EDNetwork, build_network, expected_synapse_counts
+from ed_brian.network import EDNetwork, build_network, expected_synapse_counts, owning_groups
 from ed_brian.record import Recorder, RecordSpec
 from ed_brian.schedule import Phase, Schedule, build_schedule, chunks, test_schedule
 
 
 @dataclass(frozen=True)
 class EpochMetrics:
-    epoch: int
+    """What one epoch measured."""
+
+    epoch: int  # from 1
     train_accuracy: float  # %, online: each prediction made before that trial's update
     test_accuracy: float  # %, on the first n_test test images
     seconds: float  # wall time of the epoch (standalone: the run's time split evenly)
@@ -59,6 +61,16 @@ class Interrupted(Exception):
 
 @dataclass
 class TrainingResult:
+    """What :func:`train` returns: metrics per epoch, final weights and every trial's outcome.
+
+    ``weights`` maps ``<projection>/i``, ``/j``, ``/w`` (magnitude >= 0) and
+    ``/sign`` to arrays (see :func:`weight_matrix`). ``predictions`` and
+    ``schedule.label`` cover every trial of the run; ``scores`` (output spike
+    count plus the membrane's progress to threshold, trials x classes) and
+    ``amines`` (A+ and A- of every output unit after each trial) start at
+    ``first_trial``. Save it all with :func:`save_run`.
+    """
+
     config: RunConfig
     epochs: list[EpochMetrics]
     weights: dict[str, np.ndarray]
@@ -111,7 +123,21 @@ def shape_key(config: RunConfig) -> dict:
 
 
 class Trainer:
-    """Builds the network for a run on its device and simulates its schedule.
+    """The network of a run, built on its device, and its schedule of trials.
+
+    Made by :func:`build` (or by :func:`train`, which hands it to its
+    ``on_build`` callback). The network is plain Brian2: ``layers`` and
+    ``projections`` hold its groups and synapses by name, ``network`` is the
+    one ``brian2.Network`` that runs them, and ``add`` puts your own monitors
+    or operations into it. ``run_trials(n)`` simulates whole trials.
+
+    Time: trial k occupies [k*T, (k+1)*T) with T = ``config.spike_sim_time``.
+    The learning of trial k runs at the start of the step at (k+1)*T, so
+    ``run_trials`` always stops one time step into the next trial, once the
+    last trial's update has run: a monitor recording every step holds
+    n*S + 1 samples after ``run_trials(n)`` from the start (S steps per trial),
+    and n*S more after every later call. ``trial_window(k)`` gives trial k's
+    start and end times to cut a monitor's samples by trial.
 
     Trial indices are those of the full schedule; a trainer that resumes at
     ``start_trial`` builds its TimedArrays from the schedule's tail.
@@ -126,6 +152,8 @@ class Trainer:
         self.profile_seconds: dict[str, float] = {}  # summed over the runtime runs so far
         if int(max(dataset.train_labels.max(), dataset.test_labels.max())) >= config.network.n_classes:
             raise ConfigError(f"{dataset.name} has labels beyond the {config.network.n_classes} output units")
+        if schedule is None:
+            check_data(config, dataset)
         self.config = config
         self.schedule = schedule or run_schedule(config, dataset.train_labels, dataset.test_labels, config.seed)
         self.offset = start_trial
@@ -150,9 +178,92 @@ class Trainer:
         if record is not None:
             record.validate(self.schedule.n_trials)
             self.recorder = Recorder(record, self.net, self.net.trial_steps, self.dt)
-        self._steps_done = 0
         self._spikes_before = None if self.device.standalone else self.net.spike_totals()
-        self.random_state = None  # at the first step of the trial the last run_trials stopped at
+        self.random_state = None  # at the first step of the trial the last run stopped at
+
+    @property
+    def network(self) -> brian2.Network:
+        """The ``brian2.Network`` holding every object of the model (and those you ``add``)."""
+        return self.net.network
+
+    @property
+    def layers(self) -> dict[str, brian2.NeuronGroup]:
+        """The unit groups by name: ``relay``, ``hidden_1`` ... ``hidden_L``, ``output``
+        (and ``bias`` with bias units). Membrane ``v`` is in volt; ``ptype`` is +1 (E)
+        or -1 (I); ``network`` is the unit's class network (-1: shared by all).
+
+        Change LIF parameters through ``set_parameters``, not on the groups: the
+        synaptic jump ``w_gain`` of the projections depends on them.
+        """
+        return {group.name: group for group in self.net.unit_groups}
+
+    @property
+    def projections(self) -> dict[str, brian2.Synapses]:
+        """The learned synapses by name, ``<pre>_to_<post>`` (``relay_to_hidden_1``, ...).
+        ``w`` is the magnitude (>= 0); the effect's sign is ``ptype_pre * ptype_post``."""
+        return {syn.name: syn for syn in self.net.projections}
+
+    def add(self, *objects) -> None:
+        """Add Brian2 objects (monitors, operations) to the network, before it runs them."""
+        self.net.network.add(*objects)
+
+    @property
+    def steps_per_trial(self) -> int:
+        return self.net.trial_steps
+
+    @property
+    def _steps_done(self) -> int:
+        # From the network's own clock, so that runs of the user's count too.
+        return int(round(float(self.net.network.t / self.dt)))
+
+    @property
+    def trials_done(self) -> int:
+        """Trials of the schedule simulated to their end (where ``run_trials`` continues)."""
+        return self.offset + self._steps_done // self.net.trial_steps
+
+    def trial_window(self, trial: int) -> tuple:
+        """Start and end time (Brian2 quantities) of trial ``trial`` of the schedule."""
+        duration = self.net.trial_steps * self.dt
+        return (trial - self.offset) * duration, (trial - self.offset + 1) * duration
+
+    def run_trials(self, n: int = 1) -> None:
+        """Simulate the next ``n`` whole trials of the schedule, learning included.
+
+        On a standalone device the trials are queued; ``build_and_run()`` runs them.
+        """
+        start = self.trials_done
+        if not isinstance(n, int) or n < 1:
+            raise ConfigError(f"run_trials takes a number of trials >= 1 (got {n!r})")
+        if start + n > self.schedule.n_trials:
+            raise ConfigError(f"run_trials({n}): only {self.schedule.n_trials - start} of the schedule's "
+                              f"{self.schedule.n_trials} trials are left")
+        for a, b in self.cuts(start, start + n):
+            self.run_span(a, b)
+
+    def set_parameters(self, **changes) -> None:
+        """Change LIF parameters or the learning rate of the built network, as a rebuild would.
+
+        Takes the Config names of ``v_rest``, ``v_threshold``, ``v_reset``, ``tau_m``,
+        ``tau_ref``, ``R_m``, ``I_bias``, ``q_syn`` (quantities, or numbers in the
+        flags' units) and ``lr``. They change every LIF layer, and ``w_gain``
+        (R_m * q_syn / tau_m, the jump of v per unit of weight) is recomputed on
+        every projection, so the network is the one ``build`` makes from
+        ``config.replace(**changes)``, which becomes ``self.config``. Every other
+        parameter shapes the generated code or the synapses and is fixed once
+        built: ConfigError.
+        """
+        from ed_brian.network import LIF_SETTABLE, set_lif_parameters
+
+        fixed = sorted(set(changes) - set(LIF_SETTABLE) - {"lr"})
+        if fixed:
+            raise ConfigError(f"{', '.join(fixed)} is fixed when the network is built: build again from "
+                              f"config.replace({fixed[0]}=...)")
+        config = self.config.replace(**changes)
+        set_lif_parameters(self.net, config.network, {name for name in changes if name != "lr"})
+        if "lr" in changes:
+            for group in owning_groups(self.net.layers[1:]):
+                group.lr = config.network.ed.lr
+        self.config = config
 
     def _recording(self, trial: int) -> bool:
         if self.recorder is None:
@@ -178,11 +289,11 @@ class Trainer:
         standalone mode, so the whole schedule is one run (three when a
         recording window cuts it).
         """
-        for a, b in self.cuts(self.offset, self.schedule.n_trials):
-            self.run_trials(a, b)
+        for a, b in self.cuts(self.trials_done, self.schedule.n_trials):
+            self.run_span(a, b)
 
-    def run_trials(self, start: int, stop: int, report: Callable[[float], None] | None = None) -> None:
-        """Simulate trials [start, stop) (on a standalone device: queue them).
+    def run_span(self, start: int, stop: int, report: Callable[[float], None] | None = None) -> None:
+        """Simulate trials [start, stop) of the schedule (on a standalone device: queue them).
 
         The simulation goes on into the first step of trial ``stop``, where the
         learning operations of trial ``stop - 1`` run. On the runtime device the
@@ -197,8 +308,8 @@ class Trainer:
             # exactly its trials; the last piece adds the final boundary step.
             if stop < self.schedule.n_trials:
                 target -= 1
-            self.net.network.run((target - self._steps_done) * self.dt, profile=self.profile)
-            self._steps_done = target
+            self.net.network.run((target - self._steps_done) * self.dt, profile=self.profile,
+                                 **devices.progress_report())
             return
         kwargs = {}
         if report is not None:
@@ -209,7 +320,6 @@ class Trainer:
         if self.recorder:
             self.recorder.set_active(self._recording(stop))
         self._run(self.dt)
-        self._steps_done = target
 
     def _run(self, duration, **kwargs) -> None:
         self.net.network.run(duration, profile=self.profile, **kwargs)
@@ -222,6 +332,10 @@ class Trainer:
         # Sample k of the monitor holds the scores of (local) trial k-1.
         first = start - self.offset + 1
         return np.array(self.net.score_monitor.score[:, first : first + stop - start]).T
+
+    def predictions(self, start: int, stop: int) -> np.ndarray:
+        """Predicted class of trials [start, stop), once simulated (the most output spikes)."""
+        return predict(self.scores(start, stop))
 
     def amines(self, start: int, stop: int) -> np.ndarray:
         """A+ and A- released by every output unit after trials [start, stop) (trials x K x 2)."""
@@ -246,8 +360,26 @@ class Trainer:
         self._spikes_before = now
         return {name: float((now[name] - before[name]).mean() / seconds_simulated) for name in now}
 
-    def build_and_run(self) -> devices.StandaloneTimes:
-        return devices.build_and_run(self.device, self.project_dir)
+    def build_and_run(self, on_progress: Callable[[Phase, float], None] | None = None) -> devices.StandaloneTimes:
+        """Build and run the standalone program of every queued trial.
+
+        ``on_progress(phase, trials_done)`` is called about once a second while
+        the program runs, with the trial it has reached.
+        """
+        return devices.build_and_run(self.device, self.project_dir, on_progress=self.in_trials(on_progress))
+
+    def in_trials(self, on_progress: Callable[[Phase, float], None] | None) -> Callable[[float], None] | None:
+        """A standalone program's progress (simulated seconds) as (phase, trials done) of the schedule."""
+        if on_progress is None:
+            return None
+        trial_seconds = float(self.net.trial_steps * self.dt)
+
+        def report(seconds: float) -> None:
+            trial = min(self.offset + seconds / trial_seconds, self.schedule.n_trials)
+            phase = next((p for p in self.schedule.phases if p.start <= trial < p.stop), self.schedule.phases[-1])
+            on_progress(phase, trial)
+
+        return report
 
 
 def accuracy(schedule: Schedule, predictions: np.ndarray, phase: Phase) -> float:
@@ -275,27 +407,45 @@ def train(
     config: RunConfig,
     dataset: Dataset,
     on_epoch: Callable[[EpochMetrics], None] | None = None,
-    on_progress: Callable[[Phase, float], None] | None = None,  # (phase, trials done)
-    initial_weights: dict | None = None,
+    on_progress: Callable[[Phase, float], None] | None = None,
+    initial_weights: dict | str | Path | None = None,
     project_dir: str | Path | None = None,
     resume: Checkpoint | None = None,
     on_checkpoint: Callable[[Checkpoint], None] | None = None,
     checkpoint_every: int = 0,
     should_stop: Callable[[], bool] | None = None,
     record: RecordSpec | None = None,
+    on_build: Callable[[Trainer], None] | None = None,
 ) -> TrainingResult:
-    """Train for ``config.epochs`` epochs; evaluate on the fixed test set after each.
+    """Train for ``config.epochs`` epochs; test on the fixed test set after each.
 
-    ``on_checkpoint`` gets a Checkpoint after every epoch and, with
-    ``checkpoint_every``, after the first chunk end past every that many
-    trials. When ``should_stop()`` turns true, training stops at the next chunk
-    end and raises Interrupted with a checkpoint (runtime device only).
-    ``resume`` continues from a checkpoint of the same run, with the same
-    numbers as the uninterrupted run.
+    ``dataset`` must hold the images ``config`` asks for: load it with
+    :func:`load_data` (a dataset of other sizes is refused with ConfigError).
+    Every epoch shows ``config.train`` training images (the first ones, or
+    drawn from ``config.train_pool``), each followed by its ED update, then the
+    first ``config.test`` test images with learning off.
+
+    Callbacks: ``on_epoch(metrics)`` after every epoch; ``on_progress(phase,
+    trials_done)`` about once a second (on standalone devices too, while the
+    compiled program runs); ``on_build(trainer)`` once the network is built
+    and before it runs, to add your own monitors (``trainer.add(...)``) or
+    change parameters (``trainer.set_parameters(...)``).
+
+    ``initial_weights``: the ``weights`` of an earlier result, or a path to a
+    ``weights.npz`` (or its run folder). ``on_checkpoint`` gets a Checkpoint
+    after every epoch and, with ``checkpoint_every``, after the first chunk end
+    past every that many trials. When ``should_stop()`` turns true, training
+    stops at the next chunk end and raises Interrupted with a checkpoint
+    (runtime device only). ``resume`` continues from a checkpoint of the same
+    run, with the same numbers as the uninterrupted run. ``record`` (a
+    RecordSpec) records membrane traces and spikes of chosen trials into
+    ``result.recordings``.
     """
     start = resume.trial if resume else 0
-    weights = resume.weights if resume else initial_weights
+    weights = resume.weights if resume else _weights(initial_weights)
     trainer = Trainer(config, dataset, weights, project_dir, start_trial=start, record=record)
+    if on_build is not None:
+        on_build(trainer)
     if resume and resume.random_state is not None and not trainer.device.standalone:
         devices.set_random_state(resume.random_state)
     schedule = trainer.schedule
@@ -322,7 +472,7 @@ def train(
     times = None
     if trainer.device.standalone:
         trainer.queue_all()
-        times = trainer.build_and_run()
+        times = trainer.build_and_run(on_progress)
         record(start, schedule.n_trials)
         seconds = (times.build_seconds + times.run_seconds) / len(pending)
         rates = trainer.mean_rates((schedule.n_trials - start) * trial_seconds)
@@ -336,7 +486,7 @@ def train(
                     report = None
                     if on_progress:
                         report = lambda done, phase=phase, a=a, b=b: on_progress(phase, a + done * (b - a))
-                    trainer.run_trials(a, b, report)
+                    trainer.run_span(a, b, report)
                     record(a, b)
                     if b == test_phase.stop:
                         continue  # the epoch's own checkpoint follows
@@ -383,15 +533,53 @@ def train(
     )
 
 
-def evaluate(config: RunConfig, dataset: Dataset, weights: dict, project_dir: str | Path | None = None) -> float:
-    """Test accuracy (%) of saved ``weights`` on the fixed test set, learning off, on ``config.device``."""
+def evaluate(config: RunConfig, dataset: Dataset, weights: dict | str | Path, project_dir: str | Path | None = None,
+             on_progress: Callable[[Phase, float], None] | None = None) -> float:
+    """Test accuracy (%) of ``weights`` on the first ``config.test`` test images, learning off.
+
+    ``weights``: a result's ``weights`` or a path to a ``weights.npz`` (or its
+    run folder), from any device; it runs on ``config.device``.
+    """
+    check_data(config, dataset, train_images=False)
     schedule = test_schedule(len(dataset.train_labels), dataset.test_labels)
-    trainer = Trainer(config, dataset, weights, project_dir, schedule=schedule)
+    trainer = Trainer(config, dataset, _weights(weights), project_dir, schedule=schedule)
     (phase,) = schedule.phases
     trainer.queue_all()
     if trainer.device.standalone:
-        trainer.build_and_run()
+        trainer.build_and_run(on_progress)
     return accuracy(schedule, predict(trainer.scores(phase.start, phase.stop)), phase)
+
+
+def build(config: RunConfig, dataset: Dataset, weights: dict | str | Path | None = None,
+          record: RecordSpec | None = None, project_dir: str | Path | None = None,
+          test_only: bool = False) -> Trainer:
+    """Build the network of ``config`` on its device, ready to run trial by trial.
+
+    Returns a :class:`Trainer`: its ``layers`` and ``projections`` are the
+    Brian2 groups and synapses by name, ready for your own ``StateMonitor``,
+    ``SpikeMonitor`` or ``PopulationRateMonitor`` (``trainer.add(monitor)``);
+    ``trainer.run_trials(n)`` simulates the next n trials of the run's schedule
+    (training trials learn, test trials do not). ``weights`` starts from saved
+    weights instead of Brian2's random draw (a dict, or a path to a
+    ``weights.npz`` or its run folder). Brian2 is seeded with ``config.seed``
+    and the device is activated here, so numbers equal the command line's.
+
+    With ``test_only`` the schedule is only the fixed test set, learning off
+    (as :func:`evaluate` runs it): trial k shows test image k.
+    """
+    if not test_only:
+        return Trainer(config, dataset, _weights(weights), project_dir, record=record)
+    check_data(config, dataset, train_images=False)
+    schedule = test_schedule(len(dataset.train_labels), dataset.test_labels)
+    return Trainer(config, dataset, _weights(weights), project_dir, schedule=schedule, record=record)
+
+
+def _weights(weights: dict | str | Path | None) -> dict | None:
+    if weights is None or isinstance(weights, dict):
+        return weights
+    from ed_brian.results import load_weights
+
+    return load_weights(weights)
 
 
 class StandaloneSession:
@@ -417,7 +605,15 @@ class StandaloneSession:
                                                    run=False).build_seconds
 
     def run(self, dataset: Dataset | None = None, shuffle_seed: int | None = None,
-            initial_weights: dict | None = None, lr: float | None = None) -> TrainingResult:
+            initial_weights: dict | None = None, lr: float | None = None,
+            on_progress: Callable[[Phase, float], None] | None = None) -> TrainingResult:
+        """Run the compiled program again with new values, without compiling.
+
+        ``dataset``: images of the same sizes; ``shuffle_seed``: the training
+        order; ``initial_weights``: magnitudes of every projection (as
+        ``weights`` of a result); ``lr``: the learning rate. ``on_progress`` as
+        for :func:`train`.
+        """
         from ed_brian.network import check_weight_shapes, owning_groups, schedule_values
 
         net, config = self.trainer.net, self.config
@@ -444,7 +640,7 @@ class StandaloneSession:
             for group in owning_groups(net.layers[1:]):
                 run_args[group.lr] = lr
         start = time.perf_counter()
-        self.device.run(str(self.trainer.project_dir), with_output=False, run_args=run_args)
+        devices.run_program(self.trainer.project_dir, run_args, self.trainer.in_trials(on_progress))
         seconds = time.perf_counter() - start
         scores = self.trainer.scores(0, schedule.n_trials)
         predictions = predict(scores)

@@ -19,7 +19,7 @@ def test_recording_covers_exactly_the_chosen_trials_and_neurons():
     steps = 20  # per trial at dt = 1 ms
     np.testing.assert_array_equal(rec["trials"], [3, 4])
     for layer in ("hidden_1", "output"):
-        assert rec[f"{layer}/v"].shape == (2 * steps, 4)
+        assert rec[f"{layer}/v"].shape == (4, 2 * steps)  # neurons x samples, as StateMonitor.v
         t = rec[f"{layer}/v_t"]
         assert t.min() == pytest.approx(3 * 0.020) and t.max() == pytest.approx(5 * 0.020 - 0.001)
     assert "relay/v" not in rec  # the relay has no membrane
