@@ -47,6 +47,8 @@ templates_path: list[str] = []
 nitpicky = False
 # Rendered as code; no cross-reference to resolve.
 default_role = "literal"
+# Curly quotes and ellipses, but no dashes: "--flag" in help texts stays as typed.
+smartquotes_action = "qe"
 
 # -- autodoc -----------------------------------------------------------------
 autodoc_member_order = "bysource"

@@ -330,8 +330,10 @@ def run_program(project_dir: Path, run_args=None, on_progress=None, poll_seconds
     worker = threading.Thread(target=run, name="ed_brian_standalone_run", daemon=True)
     worker.start()
     reached = -1.0
-    while worker.is_alive():
+    running = True
+    while running:
         worker.join(poll_seconds)
+        running = worker.is_alive()  # one more read after the end: the program's last report
         seconds = last_progress(stdout)
         if seconds is not None and seconds > reached:
             reached = seconds

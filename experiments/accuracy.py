@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from ed_brian.results import read_metrics
+
 PROTOCOLS = {
     "seed": ["--train", "1000", "--train_pool", "60000", "--test", "500", "--hidden", "256"],
     "fixed": ["--train", "1000", "--test", "500", "--hidden", "256"],
@@ -50,11 +52,7 @@ def run(command: list[str]) -> tuple[float, float]:
 
 def finished_epochs(folder: Path) -> list[dict]:
     """The metrics.csv rows of a results folder (none if it has not run)."""
-    path = folder / "metrics.csv"
-    if not path.exists():
-        return []
-    with path.open() as f:
-        return list(csv.DictReader(f))
+    return read_metrics(folder) if (folder / "metrics.csv").exists() else []
 
 
 def draw_curves(rows: list[dict], path: Path, protocol: str) -> None:

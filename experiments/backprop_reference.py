@@ -16,7 +16,7 @@ import argparse
 
 import numpy as np
 
-from ed_brian.data import load_dataset, subset
+import ed_brian
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -40,7 +40,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    data = subset(load_dataset(args.dataset, args.data_dir), max(args.train, args.train_pool), args.test)
+    # The images an ed-brian run with these flags sees.
+    config = ed_brian.Config(dataset=args.dataset, train=args.train, train_pool=args.train_pool, test=args.test)
+    data = ed_brian.load_data(config, args.data_dir)
     x = data.train_images.reshape(len(data.train_labels), -1) / 255.0
     x_test = data.test_images.reshape(args.test, -1) / 255.0
     targets = np.eye(10)[data.train_labels]

@@ -32,13 +32,12 @@ import resource
 import sys
 import time
 from collections import defaultdict
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from brian2 import get_device, prefs
 
-from ed_brian.config import LIF_GROUPINGS, RELAY_INPUTS, DeviceForms, InputParams, NetworkConfig, RunConfig
+from ed_brian.config import LIF_GROUPINGS, RELAY_INPUTS, Config, DeviceForms
 from ed_brian.data import DataError, Dataset, load_dataset, subset
 from ed_brian.schedule import Phase, Schedule
 from ed_brian.train import Trainer
@@ -99,16 +98,16 @@ def peak_rss_self_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def runtime_speed(config: RunConfig, data: Dataset, n: int, profile: bool) -> dict:
+def runtime_speed(config: Config, data: Dataset, n: int, profile: bool) -> dict:
     start = time.perf_counter()
     trainer = Trainer(config, data, schedule=timed_schedule(data, n + 1, n), profile=profile)
     train_phase, test_phase = trainer.schedule.phases
-    trainer.run_trials(0, 1)
+    trainer.run_span(0, 1)
     trainer.profile_seconds.clear()
     out = {"build_seconds": time.perf_counter() - start, "profile": {}}
     for phase, first in ((train_phase, 1), (test_phase, test_phase.start)):
         began = time.perf_counter()
-        trainer.run_trials(first, phase.stop)
+        trainer.run_span(first, phase.stop)
         out[f"{phase.kind}_ms_per_trial"] = 1000 * (time.perf_counter() - began) / (phase.stop - first)
         if profile:
             out["profile"][phase.kind] = profile_split(trainer.profile_seconds.items())
@@ -116,7 +115,7 @@ def runtime_speed(config: RunConfig, data: Dataset, n: int, profile: bool) -> di
     return out
 
 
-def standalone_speed(config: RunConfig, data: Dataset, n: int, profile: bool) -> dict:
+def standalone_speed(config: Config, data: Dataset, n: int, profile: bool) -> dict:
     out = {"build_seconds": 0.0, "profile": {}, "peak_rss_program_mb": 0.0}
     measure_program_memory()
     for kind, (n_train, n_test) in {"train": (n, 1), "test": (1, n)}.items():
@@ -182,11 +181,11 @@ def main() -> None:
     n = min(args.trials, len(data.train_labels) - 1, len(data.test_labels))
     if not args.full_table:
         data = subset(data, n + 1, n)
-    network = NetworkConfig(hidden=(args.hidden,), lif_groups=forms.lif_groups,
-                            input=InputParams(max_rate=args.spike_max_rate, relay_input=forms.relay_input))
-    network = replace(network, ed=replace(network.ed, learning=args.learning))
-    config = RunConfig(network=network, dataset=name, device=args.device, codegen=args.codegen,
-                       threads=args.threads, cuda_fixed_grid=forms.cuda_fixed_grid, shuffle=False)
+    # The timed schedule below replaces the one train/test would make from these sizes.
+    config = Config(hidden=args.hidden, lif_groups=forms.lif_groups, spike_max_rate=args.spike_max_rate,
+                    relay_input=forms.relay_input, learning=args.learning, dataset=name, device=args.device,
+                    codegen=args.codegen, threads=args.threads, cuda_fixed_grid=forms.cuda_fixed_grid,
+                    no_shuffle=True)
     label = args.device + (f" ({args.codegen})" if args.device == "runtime" else f", threads {args.threads}")
     label += ", fixed grid" if forms.cuda_fixed_grid else ""
     label += f", relay input {forms.relay_input}, LIF groups: {forms.lif_groups}"

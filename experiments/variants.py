@@ -11,10 +11,11 @@ test accuracy per epoch and the time per epoch.
 from __future__ import annotations
 
 import argparse
-import csv
 import subprocess
 import sys
 from pathlib import Path
+
+import ed_brian
 
 COMMON = ["--fashion", "--train", "2048", "--test", "2048", "--no-progress"]
 VARIANTS = {"frelu": ["--model", "frelu", "--hidden", "2048,128"], "simple": ["--model", "simple", "--hidden", "2048"]}
@@ -33,9 +34,8 @@ def main() -> None:
                    "--epochs", str(args.epochs), "--out", str(folder), *args.extra]
         print(" ".join(command), flush=True)
         subprocess.run(command, check=True)
-        with (folder / "metrics.csv").open() as f:
-            for row in csv.DictReader(f):
-                print(f"{name}: epoch {row['epoch']} test {row['test_accuracy']} % ({row['seconds']} s)")
+        for epoch in ed_brian.load_run(folder).metrics:
+            print(f"{name}: epoch {epoch.epoch} test {epoch.test_accuracy:.2f} % ({epoch.seconds:.1f} s)")
 
 
 if __name__ == "__main__":
