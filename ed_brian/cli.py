@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ed_brian.config import (
     LIF_GROUPINGS, PARAMETERS, RELAY_INPUTS, Config, ConfigError, DeviceForms, EDParams, InputParams, LIFParams,
-    NetworkConfig,
+    NetworkConfig, inert_parameters,
 )
 from ed_brian.data import DataError
 from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError
@@ -219,6 +219,9 @@ def _other_parsers(sub) -> None:
     p.add_argument("--seeds", type=int, default=1, help="seeds per point: --seed, --seed+1, ... [%(default)s]")
     p.add_argument("--workers", type=int, default=0, help="local Dask workers [one per core]")
     p.add_argument("--scheduler", help="address of an existing Dask scheduler instead of a local cluster")
+    p.add_argument("--allow-inert-axes", action="store_true",
+                   help="run a --grid axis even when it cannot change any point (e.g. dif with one hidden layer "
+                   "and --diffusion seed), which is refused otherwise")
     p.add_argument("--out", required=True, help="sweep folder")
 
     p = sub.add_parser("export", help="write a self-contained standalone C++/CUDA project of a training run",
@@ -286,9 +289,11 @@ def _config_and_data(args, compile: bool = True):
     weights = _load_weights(args.init_weights)
     if weights is not None:
         check_weight_shapes(weights, expected_synapse_counts(config.network))
-    for flag in ("ami", "sig", "batch"):
-        if getattr(args, flag) is not None and not (flag == "sig" and args.model == "frelu"):
+    for flag in ("ami", "batch"):
+        if getattr(args, flag) is not None:
             print(f"ed-brian: note: --{flag} has no effect in the spiking model (see --help)", file=sys.stderr)
+    for name, reason in inert_parameters(config, getattr(args, "named_flags", ())).items():
+        print(f"ed-brian: note: --{name} changes nothing in this run: {reason}", file=sys.stderr)
     return config, _load_data(config, args.data_dir), weights
 
 
@@ -526,7 +531,7 @@ def run_plot(args: argparse.Namespace) -> int:
 
 
 def run_sweep(args: argparse.Namespace) -> int:
-    from ed_brian.sweep import parse_grid, points, run_sweep as sweep
+    from ed_brian.sweep import check_axes, parse_grid, points, run_sweep as sweep
 
     config = config_from_args(args)
     grid = parse_grid(args.grid)
@@ -534,16 +539,23 @@ def run_sweep(args: argparse.Namespace) -> int:
         raise UsageError("sweep needs at least one --grid NAME=V1,V2")
     if args.seeds < 1 or args.workers < 0:
         raise UsageError("--seeds must be >= 1 and --workers >= 0")
+    if not args.allow_inert_axes:
+        check_axes(config, grid)
     _load_data(config, args.data_dir)  # a missing dataset fails here, not in every worker
     seeds = [config.seed + k for k in range(args.seeds)]
     total = len(points(grid, seeds))
     print(f"sweep: {total} runs into {args.out}", file=sys.stderr)
-    rows = sweep(config, grid, seeds, args.out, args.workers, args.scheduler, args.data_dir,
+    rows = sweep(config, grid, seeds, args.out, args.workers, args.scheduler, args.data_dir, allow_inert=True,
                  on_row=lambda r: print(f"{r['status']:6s} test {r['test_accuracy'] or '-':>6s} %  "
                                         + " ".join(f"{k}={r[k]}" for k in [*grid, 'seed']), file=sys.stderr))
     failed = [r for r in rows if r["status"] != "done"]
     print(f"{total - len(failed)} of {total} points done; summary in {args.out}/summary.csv")
     return 1 if failed else 0
+
+
+def named_flags(argv: list[str]) -> set[str]:
+    """The flags written out on the command line (``--dif 3`` or ``--dif=3`` -> 'dif')."""
+    return {token[2:].split("=", 1)[0] for token in argv if token.startswith("--")}
 
 
 COMMANDS = {"sweep": run_sweep, "plot": run_plot, "train": run_train, "evaluate": run_evaluate, "export": run_export, "collect": run_collect}
@@ -563,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         BrianLogger.suppress_name("unused_brian_object")
     try:
         args = parser.parse_args(argv)
+        args.named_flags = named_flags(sys.argv[1:] if argv is None else argv)
         return COMMANDS[args.command](args)
     except (UsageError, ConfigError, DataError, DeviceError) as error:
         if verbose:

@@ -537,6 +537,51 @@ class Config:
         return cls(**{**data, "network": NetworkConfig(**net)})
 
 
+_LIF_ONLY = ("v_rest", "v_threshold", "v_reset", "tau_m", "tau_ref", "R_m", "I_bias", "q_syn", "activity_rate")
+# Parameters a model never reads, and why.
+_MODEL_UNUSED = {
+    "lif": {"sig": "it is the FReLU slope of --model frelu; LIF units are neurons, not sigmoids"},
+    "simple": {
+        "sig": "it is the FReLU slope of --model frelu; LIF units are neurons, not sigmoids",
+        "dif": "--model simple's one hidden layer gets the amine undiluted",
+        "diffusion": "--model simple's one hidden layer gets the amine undiluted",
+        "readout": "--model simple predicts from output spike counts",
+        "output_error": "--model simple takes the error from min(count / n_ref, 1)",
+    },
+    "frelu": {
+        **{name: "--model frelu has no LIF hidden or output units" for name in _LIF_ONLY},
+        "readout": "--model frelu predicts from the FReLU output activity",
+        "output_error": "--model frelu takes the error from the FReLU output activity",
+    },
+}
+
+
+def unused_reason(config: Config, name: str) -> str | None:
+    """Why parameter ``name`` cannot change a run of ``config``, whatever its value; None if it can."""
+    reason = _MODEL_UNUSED.get(config.model, {}).get(name)
+    if reason:
+        return reason
+    layers, ed = len(config.network.hidden), config.network.ed
+    if name == "dif" and ed.diffusion == "seed" and layers == 1:
+        return ("with --diffusion seed a single hidden layer gets dif**0 = 1 times the amine "
+                "(--diffusion uniform or more hidden layers make it count)")
+    if name == "diffusion" and layers == 1 and ed.dif == 1:
+        return "with one hidden layer and --dif 1, seed (dif**0) and uniform (dif) both give the amine undiluted"
+    if name == "lr_decay" and config.epochs == 1:
+        return "the first epoch learns with lr * lr_decay**0; it acts from epoch 2 on"
+    return None
+
+
+def inert_parameters(config: Config, named=()) -> dict[str, str]:
+    """Parameters that cannot change a run of ``config``, with the reason: those set away
+    from their defaults, and those in ``named`` (given explicitly, e.g. on the command line)."""
+    default = _default_config()
+    chosen = [name for name in PARAMETERS
+              if name in named or not _same(getattr(config, name), getattr(default, name))]
+    reasons = {name: unused_reason(config, name) for name in chosen}
+    return {name: reason for name, reason in reasons.items() if reason}
+
+
 Config.__doc__ = Config.__doc__.replace("{PARAMETERS}", _parameter_table())
 
 # The name the library used before Config; still used inside it.

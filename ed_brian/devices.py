@@ -307,13 +307,14 @@ def last_progress(stdout: Path) -> float | None:
         return None
 
 
-def run_program(project_dir: Path, run_args=None, on_progress=None, poll_seconds: float = 0.25) -> None:
-    """Run the built program; with ``on_progress``, report its progress while it runs.
+def run_program(project_dir: Path, run_args=None, on_progress=None, device=None, poll_seconds: float = 0.25) -> None:
+    """Run the built program of ``device`` (default: the active one); with
+    ``on_progress``, report its progress while it runs.
 
     Brian2 runs the program and waits for it, so it runs in a thread here while
     this one reads the program's stdout for progress lines.
     """
-    device = get_device()
+    device = device or get_device()
     if on_progress is None:
         device.run(str(project_dir), with_output=False, run_args=run_args)
         return

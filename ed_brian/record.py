@@ -107,7 +107,6 @@ class Recorder:
         """Everything recorded, as plain arrays in SI units (times on the whole schedule's axis)."""
         shift = offset * float(self.trial_duration)
         out = {
-            "layout": np.array(RECORDING_LAYOUT),
             "trials": np.arange(*self.spec.trials),
             "trial_duration": np.array(float(self.trial_duration)),
         }
@@ -127,7 +126,7 @@ class Recorder:
 
 def save_recordings(folder: Path, arrays: dict[str, np.ndarray]) -> Path:
     path = Path(folder) / "recordings.npz"
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(path, layout=np.array(RECORDING_LAYOUT), **arrays)
     return path
 
 
@@ -143,7 +142,7 @@ def load_recordings(path: str | Path) -> dict:
     with np.load(path) as data:
         out = {}
         old_layout = "layout" not in data.files
-        for key in data.files:
+        for key in (key for key in data.files if key != "layout"):
             value = data[key]
             field = key.rsplit("/", 1)[-1]
             if field == "v" and old_layout:

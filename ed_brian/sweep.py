@@ -57,6 +57,18 @@ def apply(config: RunConfig, point: dict) -> RunConfig:
     return config.replace(**{name: int(value) if name == "seed" else value for name, value in point.items()})
 
 
+def check_axes(base: RunConfig, grid: dict[str, list]) -> None:
+    """ConfigError naming the first grid axis that cannot change any point of the sweep."""
+    from ed_brian.config import unused_reason
+
+    configs = [apply(base, point) for point in points(grid, [base.seed])]
+    for name in grid:
+        reasons = [unused_reason(config, name) for config in configs]
+        if all(reasons):
+            raise ConfigError(f"--grid {name} cannot change any point: {reasons[0]}; drop it, or pass "
+                              "--allow-inert-axes to run it anyway")
+
+
 def points(grid: dict[str, list], seeds: list[int]) -> list[dict]:
     names = list(grid)
     return [dict(zip(names, values), seed=seed) for values in itertools.product(*grid.values()) for seed in seeds]
@@ -132,15 +144,28 @@ def run_point(base: dict, point: dict, out: str, data_dir: str | None) -> dict:
 
 
 def run_sweep(base: RunConfig, grid: dict[str, list], seeds: list[int], out: str | Path, workers: int = 0,
-              scheduler: str | None = None, data_dir: str | None = None, on_row=None) -> list[dict]:
-    """Every point of the grid for every seed, on a Dask cluster; writes summary.csv and a plot."""
+              scheduler: str | None = None, data_dir: str | None = None, on_row=None,
+              allow_inert: bool = False) -> list[dict]:
+    """Train every point of ``grid`` for every seed on a Dask cluster; one results folder each.
+
+    ``grid`` maps parameter names (``PARAMETERS``, e.g. ``"lr"``, ``"tau_m"``,
+    ``"hidden"``) to their values; the other parameters are ``base``'s. Runs
+    on a ``LocalCluster`` of ``workers`` processes (default one per core), or
+    on the cluster at ``scheduler``. Writes ``out/<point>/``, ``summary.csv``
+    and ``accuracy.png``, and returns the summary rows; finished points are
+    kept, so a stopped sweep resumes. An axis that cannot change any point
+    (``dif`` with one hidden layer, say) is refused with ConfigError unless
+    ``allow_inert``.
+    """
     from dask.distributed import Client, LocalCluster, as_completed
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     todo = points(grid, seeds)
     for point in todo:
         apply(base, point)  # bad values fail here, before any worker starts
+    if not allow_inert:
+        check_axes(base, grid)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     if scheduler:
         client = Client(scheduler)
     else:

@@ -640,7 +640,7 @@ class StandaloneSession:
             for group in owning_groups(net.layers[1:]):
                 run_args[group.lr] = lr
         start = time.perf_counter()
-        devices.run_program(self.trainer.project_dir, run_args, self.trainer.in_trials(on_progress))
+        devices.run_program(self.trainer.project_dir, run_args, self.trainer.in_trials(on_progress), self.device)
         seconds = time.perf_counter() - start
         scores = self.trainer.scores(0, schedule.n_trials)
         predictions = predict(scores)

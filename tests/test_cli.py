@@ -98,3 +98,27 @@ def test_help_says_which_seed_flags_have_no_effect():
 def test_forms_left_open_are_the_fastest_on_the_device_and_named_ones_stay(flags, forms):
     config = config_from_args(build_parser().parse_args(["train", *flags]))
     assert (config.network.input.relay_input, config.network.lif_groups, config.cuda_fixed_grid) == forms
+
+
+@pytest.mark.parametrize("flags, flag, why", [
+    (["--dif", "3"], "--dif", "--diffusion seed"),
+    (["--diffusion", "uniform"], "--diffusion", "--dif 1"),
+    (["--epochs", "1", "--lr_decay", "0.5"], "--lr_decay", "lr_decay**0"),
+    (["--sig", "2"], "--sig", "FReLU slope"),
+    (["--model", "frelu", "--tau_m", "20"], "--tau_m", "no LIF hidden or output units"),
+    (["--model", "simple", "--readout", "drive"], "--readout", "spike counts"),
+])
+def test_a_flag_that_cannot_change_the_run_gets_a_note(flags, flag, why):
+    result = run_cli("train", "--train", "10", "--test", "5", "--hidden", "2", "--epochs", "1",
+                     "--spike_sim_time", "20", "--codegen", "numpy", "--no-progress", "--out", "/dev/null/x",
+                     *flags)
+    notes = [line for line in result.stderr.splitlines() if line.startswith("ed-brian: note:")]
+    assert notes == [line for line in notes if flag in line] and len(notes) == 1, result.stderr
+    assert f"{flag} changes nothing in this run" in notes[0] and why in notes[0]
+
+
+def test_flags_that_change_the_run_get_no_note():
+    result = run_cli("train", "--train", "10", "--test", "5", "--hidden", "2,2", "--epochs", "2", "--dif", "3",
+                     "--lr_decay", "0.5", "--spike_sim_time", "20", "--codegen", "numpy", "--no-progress",
+                     "--out", "/dev/null/x")
+    assert "note:" not in result.stderr, result.stderr

@@ -68,3 +68,24 @@ def test_standalone_sweep_reuses_one_program_folder_per_worker(tmp_path, monkeyp
     learned = {load_weights(out / point_name({"lr": float(r["lr"]), "dif": float(r["dif"]), "seed": 1})
                             / "weights.npz")["relay_to_hidden_1/w"].tobytes() for r in rows}
     assert len(learned) == 4  # every point learned differently
+
+
+def test_a_grid_axis_that_cannot_change_any_point_is_refused(tmp_path, capsys):
+    # One hidden layer with --diffusion seed: that layer gets dif**0 = 1, whatever dif is.
+    args = ["--train", "20", "--test", "10", "--hidden", "3", "--epochs", "1", "--grid", "lr=0.1,0.2",
+            "--grid", "dif=0.5,1.0", "--out", str(tmp_path / "sweep")]
+    assert main(["sweep", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ed-brian: error: --grid dif cannot change any point")
+    assert "--diffusion seed" in err[0] and "--allow-inert-axes" in err[0]
+    assert not (tmp_path / "sweep").exists()  # refused before anything ran or was written
+    # The same axis matters with two hidden layers, or with uniform diffusion.
+    from ed_brian.cli import build_parser, config_from_args
+    from ed_brian.sweep import check_axes
+
+    for flags in (["--hidden", "3,3"], ["--diffusion", "uniform"]):
+        check_axes(config_from_args(build_parser().parse_args(["train", *flags])), {"dif": [0.5, 1.0]})
+    # sig is the FReLU slope: inert for the LIF model, not for frelu.
+    with pytest.raises(ConfigError, match="--grid sig cannot change"):
+        check_axes(config_from_args(build_parser().parse_args(["train"])), {"sig": [1.0, 2.0]})
+    check_axes(config_from_args(build_parser().parse_args(["train", "--model", "frelu"])), {"sig": [1.0, 2.0]})
