@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 from ed_brian.config import Config, ConfigError
 from ed_brian.data import DataError, Dataset, load_data, load_dataset
 from ed_brian.devices import DeviceError
-from ed_brian.export import collect_results, export_project
+from ed_brian.export import collect_results, export_project, initial_weights
 from ed_brian.record import RecordSpec, load_recordings
 from ed_brian.results import Run, load_run, load_weights, save_run
 from ed_brian.sweep import run_sweep as sweep
@@ -33,5 +33,5 @@ __all__ = [
     "build", "Trainer", "train", "evaluate", "TrainingResult", "EpochMetrics", "Checkpoint", "Interrupted",
     "RecordSpec", "StandaloneSession", "DeviceError",
     "save_run", "load_run", "Run", "load_weights", "load_recordings", "weight_matrix", "pixel_weights",
-    "export_project", "collect_results", "sweep",
+    "export_project", "collect_results", "initial_weights", "sweep",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -79,7 +80,8 @@ def use_runtime(codegen: str = "auto") -> str:
     return codegen
 
 
-def _gpu_present() -> bool:
+def gpu_present() -> bool:
+    """Whether an NVIDIA GPU answers nvidia-smi here."""
     if shutil.which("nvidia-smi") is None:
         return False
     try:
@@ -100,7 +102,7 @@ def require(spec: DeviceSpec) -> None:
             "(brian2cuda 1.0b1, which pins brian2 2.10.1)"
         ) from None
     if spec.compile:
-        if not _gpu_present():
+        if not gpu_present():
             raise DeviceError(
                 "--device cuda_standalone needs an NVIDIA GPU and driver (nvidia-smi found none); "
                 "use --device cpp_standalone, or `ed-brian export --device cuda_standalone` to "
@@ -216,6 +218,10 @@ def activate(spec: DeviceSpec) -> None:
     # A fresh project: forget what an earlier run in this process queued.
     set_device(spec.name, build_on_run=False)
     get_device().reinit()
+    # The earlier project's code objects die with it only now (reference
+    # cycles); alive, they would make Brian2 number the new ones (_1, ...),
+    # renaming every generated file and defeating the project cache.
+    gc.collect()
     get_device().activate(build_on_run=False)
 
 

@@ -26,7 +26,12 @@ EXPORT_FILE = "ed_brian_export.json"
 
 
 def initial_weights(config: RunConfig) -> dict[str, np.ndarray]:
-    """Magnitudes ~ U(w1, w2) drawn in NumPy from the run's seed, one array per projection."""
+    """Initial magnitudes ~ U(w1, w2) drawn in NumPy from ``config.seed``, one array per projection.
+
+    An exported project and the points of a standalone sweep start from these
+    (Brian2's own draw happens inside the compiled program); pass them to
+    :func:`train` as ``initial_weights`` to reproduce such a run.
+    """
     rng = np.random.default_rng([config.seed, 1])
     ed = config.network.ed
     return {

@@ -155,7 +155,8 @@ def run_sweep(base: RunConfig, grid: dict[str, list], seeds: list[int], out: str
     and ``accuracy.png``, and returns the summary rows; finished points are
     kept, so a stopped sweep resumes. An axis that cannot change any point
     (``dif`` with one hidden layer, say) is refused with ConfigError unless
-    ``allow_inert``.
+    ``allow_inert``. Dask's worker processes import the calling script again:
+    in a script, call this under ``if __name__ == "__main__":``.
     """
     from dask.distributed import Client, LocalCluster, as_completed
 

@@ -333,6 +333,10 @@ class Trainer:
         first = start - self.offset + 1
         return np.array(self.net.score_monitor.score[:, first : first + stop - start]).T
 
+    def image(self, trial: int) -> np.ndarray:
+        """The 784 pixel values (in [0, 1]) shown in trial ``trial`` of the schedule."""
+        return np.array(self.net.tables["pixels"].values[self.schedule.image[trial]])
+
     def predictions(self, start: int, stop: int) -> np.ndarray:
         """Predicted class of trials [start, stop), once simulated (the most output spikes)."""
         return predict(self.scores(start, stop))

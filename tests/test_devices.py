@@ -209,7 +209,7 @@ def test_cuda_project_with_every_launch_saving_compiles(tmp_path):
 def test_cuda_without_brian2cuda_or_gpu_is_a_clear_error(monkeypatch):
     import ed_brian.devices as devices
 
-    monkeypatch.setattr(devices, "_gpu_present", lambda: False)
+    monkeypatch.setattr(devices, "gpu_present", lambda: False)
     with pytest.raises(DeviceError, match="brian2cuda|GPU"):
         require(DeviceSpec("cuda_standalone"))
     monkeypatch.setitem(sys.modules, "brian2cuda", None)
