@@ -53,9 +53,28 @@ def small_config(n_classes: int = 4, hidden=(6,), epochs: int = 1, n_train: int 
     )
 
 
-@pytest.fixture
-def data_dir():
+def full_data_dir(name: str = "mnist") -> str:
+    """The folder $ED_BRIAN_DATA names, if it holds the full ``name`` dataset.
+
+    Without it, the test is skipped with the reason, unless
+    $ED_BRIAN_REQUIRE_DATA asks for the full datasets (CI sets it): then it fails.
+    """
+    from pathlib import Path
+
+    from ed_brian.data import _find_in_data_dir
+
     path = os.environ.get("ED_BRIAN_DATA")
     if not path:
-        pytest.skip("ED_BRIAN_DATA is not set")
-    return path
+        reason = "ED_BRIAN_DATA is not set"
+    elif _find_in_data_dir(Path(path), name) is None:
+        reason = f"ED_BRIAN_DATA={path} holds no {name} IDX files"
+    else:
+        return path
+    if os.environ.get("ED_BRIAN_REQUIRE_DATA"):
+        pytest.fail(f"{reason}, and ED_BRIAN_REQUIRE_DATA asks for the full datasets")
+    pytest.skip(f"{reason}: this test needs the full {name} dataset (set ED_BRIAN_REQUIRE_DATA=1 to require it)")
+
+
+@pytest.fixture
+def data_dir():
+    return full_data_dir("mnist")

@@ -1,7 +1,6 @@
 """Tests of ed_brian.data on tiny IDX files written here, plus the bundled subset."""
 
 import gzip
-import os
 import sys
 
 import numpy as np
@@ -262,9 +261,28 @@ def test_subset_bounds():
 
 # --- the real MNIST, where available --------------------------------------------
 
-@pytest.mark.skipif(not os.environ.get("ED_BRIAN_DATA"), reason="ED_BRIAN_DATA is not set")
-def test_full_mnist_from_env():
-    ds = load_dataset("mnist")
+def test_full_mnist_from_env(data_dir):
+    ds = load_dataset("mnist", data_dir)
     assert ds.train_images.shape == (60000, 28, 28) and ds.test_images.shape == (10000, 28, 28)
     assert np.bincount(ds.test_labels).tolist() == [980, 1135, 1032, 1010, 982,
                                                     892, 958, 1028, 974, 1009]
+
+
+def test_full_dataset_tests_skip_without_data_and_fail_when_required(tmp_path, monkeypatch):
+    from conftest import full_data_dir
+
+    monkeypatch.delenv("ED_BRIAN_REQUIRE_DATA", raising=False)
+    for value in (None, str(tmp_path / "nowhere")):
+        if value is None:
+            monkeypatch.delenv("ED_BRIAN_DATA", raising=False)
+        else:
+            monkeypatch.setenv("ED_BRIAN_DATA", value)
+        with pytest.raises(pytest.skip.Exception, match="needs the full mnist dataset"):
+            full_data_dir("mnist")
+        monkeypatch.setenv("ED_BRIAN_REQUIRE_DATA", "1")
+        with pytest.raises(pytest.fail.Exception, match="ED_BRIAN_REQUIRE_DATA asks for the full datasets"):
+            full_data_dir("mnist")
+        monkeypatch.delenv("ED_BRIAN_REQUIRE_DATA")
+    write_dataset(tmp_path / "data" / "mnist", n_train=3)
+    monkeypatch.setenv("ED_BRIAN_DATA", str(tmp_path / "data"))
+    assert full_data_dir("mnist") == str(tmp_path / "data")
