@@ -20,7 +20,7 @@ from ed_brian.data import DataError, Dataset, load_data, load_dataset
 from ed_brian.devices import DeviceError
 from ed_brian.export import collect_results, export_project, initial_weights
 from ed_brian.record import RecordSpec, load_recordings
-from ed_brian.results import Run, load_run, load_weights, save_run
+from ed_brian.results import ResultsError, Run, load_run, load_weights, save_run
 from ed_brian.sweep import run_sweep as sweep
 from ed_brian.train import (
     Checkpoint, EpochMetrics, Interrupted, StandaloneSession, Trainer, TrainingResult, build, evaluate, train,
@@ -32,6 +32,6 @@ __all__ = [
     "load_data", "load_dataset", "Dataset", "DataError",
     "build", "Trainer", "train", "evaluate", "TrainingResult", "EpochMetrics", "Checkpoint", "Interrupted",
     "RecordSpec", "StandaloneSession", "DeviceError",
-    "save_run", "load_run", "Run", "load_weights", "load_recordings", "weight_matrix", "pixel_weights",
+    "save_run", "load_run", "Run", "ResultsError", "load_weights", "load_recordings", "weight_matrix", "pixel_weights",
     "export_project", "collect_results", "initial_weights", "sweep",
 ]

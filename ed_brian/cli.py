@@ -16,6 +16,7 @@ from ed_brian.config import (
 )
 from ed_brian.data import DataError
 from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError
+from ed_brian.results import ResultsError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -159,6 +160,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                      "each step's spike counts to the host (brian2cuda does, three times per step) "
                      "[on for cuda_standalone with --model lif]")
     dev.add_argument("--project-dir", help="standalone project folder (default: a cache folder per network shape)")
+    dev.add_argument("--no-memory-check", action="store_true",
+                     help="run even when the memory estimate (synapses, image table; --verbose prints it) "
+                     "exceeds the memory available, which is refused otherwise")
 
 
 def _train_parser(sub) -> None:
@@ -268,33 +272,52 @@ def _load_data(config: Config, data_dir):
     return load_run_data(config, data_dir)
 
 
-def _load_weights(path):
+def _load_weights(path, network=None):
+    """The weights file (or run folder) ``path``, validated; with ``network``, also its shape.
+
+    A missing, damaged or foreign file raises ResultsError naming it.
+    """
     from ed_brian.results import load_weights
 
     if path is None:
         return None
+    weights = load_weights(path)
+    if network is not None:
+        _check_shapes(Path(path), weights, network)
+    return weights
+
+
+def _check_shapes(path: Path, weights, network) -> None:
+    from ed_brian.network import check_weight_shapes, expected_synapse_counts
+
     try:
-        return load_weights(path)
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read weights from {path}: {error}") from None
+        check_weight_shapes(weights, expected_synapse_counts(network))
+    except ConfigError as error:
+        raise ResultsError(f"{path}: {error}") from None
 
 
 def _config_and_data(args, compile: bool = True):
     from ed_brian.devices import DeviceSpec, require
 
-    from ed_brian.network import check_weight_shapes, expected_synapse_counts
-
     config = config_from_args(args)
     require(DeviceSpec.of(config, compile=compile))
-    weights = _load_weights(args.init_weights)
-    if weights is not None:
-        check_weight_shapes(weights, expected_synapse_counts(config.network))
+    weights = _load_weights(args.init_weights, config.network)
     for flag in ("ami", "batch"):
         if getattr(args, flag) is not None:
             print(f"ed-brian: note: --{flag} has no effect in the spiking model (see --help)", file=sys.stderr)
     for name, reason in inert_parameters(config, getattr(args, "named_flags", ())).items():
         print(f"ed-brian: note: --{name} changes nothing in this run: {reason}", file=sys.stderr)
-    return config, _load_data(config, args.data_dir), weights
+    need = memory_needed(config, check=compile and not args.no_memory_check)
+    if args.verbose:
+        print(f"memory estimate: {need.describe()}", file=sys.stderr)
+    return config, _load_data(config, args.data_dir), weights, need
+
+
+def memory_needed(config: Config, check: bool):
+    """The run's memory estimate; with ``check``, ConfigError when it exceeds the memory available."""
+    from ed_brian import memory
+
+    return memory.check(config) if check else memory.estimate(config)
 
 
 def _record_spec(args, config: Config):
@@ -360,21 +383,28 @@ def run_train(args: argparse.Namespace) -> int:
     checkpoint = None
     if args.resume:
         folder = Path(args.resume)
-        try:
-            config = results.read_config(folder)
-            checkpoint = results.load_checkpoint(folder)
-        except (OSError, KeyError, ValueError) as error:
-            raise UsageError(f"cannot resume from {folder}: {error}") from None
+        # Both files are read and checked before anything in the folder is written.
+        for name in ("config.json", results.CHECKPOINT_FILE):
+            if not (folder / name).exists():
+                raise UsageError(f"cannot resume from {folder}: it has no {name} (is it the results "
+                                 "folder of an ed-brian train run?)")
+        config = results.read_config(folder)
+        checkpoint = results.load_checkpoint(folder)
+        _check_shapes(folder / results.CHECKPOINT_FILE, checkpoint.weights, config.network)
+        total = config.epochs * (config.n_train + config.n_test)
+        if checkpoint.trial > total:
+            raise ResultsError(f"{folder / results.CHECKPOINT_FILE}: at trial {checkpoint.trial}, beyond the "
+                               f"{total} trials of {folder / 'config.json'}; not this run's checkpoint")
         if args.epochs is not None:
             config = _extended(folder, config, checkpoint, args.epochs)
         dataset, weights = _load_data(config, args.data_dir), None
         print(f"resuming {folder} at trial {checkpoint.trial}", file=sys.stderr)
     else:
-        config, dataset, weights = _config_and_data(args)
+        config, dataset, weights, need = _config_and_data(args)
         _record_spec(args, config)  # bad recording flags fail before anything is written
         try:
             folder = results.new_results_dir(args.out)
-            results.write_config(folder, config, dataset_source=dataset.source)
+            results.write_config(folder, config, dataset_source=dataset.source, memory_estimate_mb=need.to_dict())
         except OSError as error:
             raise UsageError(f"cannot write the results folder {args.out or 'results/'}: "
                              f"{error.strerror or error}") from None
@@ -455,8 +485,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
                          else DeviceForms.fastest(device, config.model).cuda_fixed_grid),
     )
     config.validate()
+    weights = _load_weights(folder / "weights.npz", config.network)
     dataset = _load_data(config, args.data_dir)
-    accuracy = evaluate(config, dataset, _load_weights(folder / "weights.npz"), args.project_dir)
+    accuracy = evaluate(config, dataset, weights, args.project_dir)
     print(f"test accuracy {accuracy:.2f} % on the first {config.n_test} test images ({config.device})")
     return 0
 
@@ -464,7 +495,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from ed_brian.export import export_project
 
-    config, dataset, weights = _config_and_data(args, compile=False)
+    config, dataset, weights, _ = _config_and_data(args, compile=False)
     if config.device == "runtime":
         raise UsageError("export needs --device cpp_standalone or --device cuda_standalone")
     out = export_project(config, dataset, args.out, weights)
@@ -520,10 +551,12 @@ def _show_curves(metrics, figures: Path) -> None:
 
 def run_plot(args: argparse.Namespace) -> int:
     from ed_brian.plots import draw_all
+    from ed_brian.results import load_run
 
     folder = Path(args.results_dir)
     if not (folder / "config.json").exists():
         raise UsageError(f"{folder} is not a results folder (no config.json)")
+    load_run(folder)  # every file read and checked before a figure is (over)written
     written = draw_all(folder, args.out, args.format)
     for path in written:
         print(path)
@@ -577,7 +610,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         args.named_flags = named_flags(sys.argv[1:] if argv is None else argv)
         return COMMANDS[args.command](args)
-    except (UsageError, ConfigError, DataError, DeviceError) as error:
+    except (UsageError, ConfigError, DataError, DeviceError, ResultsError) as error:
+        # ResultsError: a file read back (checkpoint, weights, config.json, ...) is missing,
+        # damaged or not ours; its message names the file, and nothing was written.
         if verbose:
             raise
         print(f"ed-brian: error: {error}", file=sys.stderr)
@@ -586,7 +621,8 @@ def main(argv: list[str] | None = None) -> int:
         # An unwritable results folder or a full disk: files written before stay intact.
         if verbose:
             raise
-        print(f"ed-brian: error: {error}", file=sys.stderr)
+        where = f"{error.filename}: " if error.filename and error.strerror else ""
+        print(f"ed-brian: error: {where}{error.strerror if where else error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("ed-brian: interrupted; the results folder keeps the epochs finished so far", file=sys.stderr)

@@ -88,33 +88,120 @@ def export_project(config: RunConfig, dataset: Dataset, out: str | Path, weights
     return out
 
 
+def _manifest(folder: Path) -> dict:
+    """The export manifest, checked; ResultsError naming it if it is damaged or not ours."""
+    path = folder / EXPORT_FILE
+    manifest = results.read_json(path, "export manifest")
+
+    def fail(what):
+        return results.ResultsError(f"{path}: {what}; damaged or not an ed-brian export manifest")
+
+    for key, kind in (("arrays", dict), ("projections", list), ("phases", list), ("labels", list)):
+        if not isinstance(manifest.get(key), kind):
+            raise fail(f"{key!r} is missing or not a {kind.__name__}")
+    manifest["_config"] = results.config_from(path, manifest.get("config"))
+    is_int = lambda v: isinstance(v, int) and not isinstance(v, bool)  # noqa: E731
+    for name, spec in manifest["arrays"].items():
+        if not (isinstance(spec, dict) and isinstance(spec.get("file"), str) and spec["file"]
+                and Path(spec["file"]).name == spec["file"] and isinstance(spec.get("dtype"), str)):
+            raise fail(f"array {name!r} has no valid file and dtype")
+        try:
+            dtype = np.dtype(spec["dtype"])
+        except TypeError:
+            raise fail(f"array {name!r} has an unknown dtype {spec['dtype']!r}") from None
+        if dtype.kind not in "iuf" or any(k in spec and not (is_int(spec[k]) and spec[k] >= 0)
+                                          for k in ("start", "stop", "offset")):
+            raise fail(f"array {name!r} has an invalid dtype, start, stop or offset")
+    needed = {"scores"}
+    for name in manifest["projections"]:
+        if not isinstance(name, str) or "_to_" not in name:
+            raise fail(f"projection {name!r} is not <pre>_to_<post>")
+        pre, post = name.split("_to_", 1)
+        needed |= {f"{name}/i", f"{name}/j", f"{name}/w", f"{pre}/ptype", f"{post}/ptype"}
+    missing = sorted(needed - set(manifest["arrays"]))
+    if missing:
+        raise fail(f"no array {missing[0]!r}")
+    K = manifest["_config"].network.n_classes
+    stop = 0
+    if not manifest["phases"] or len(manifest["phases"]) % 2:
+        raise fail("'phases' is not a training and a test phase per epoch")
+    for n, p in enumerate(manifest["phases"]):
+        epoch, kind = n // 2 + 1, ("train", "test")[n % 2]
+        if not (isinstance(p, list) and len(p) == 4 and all(is_int(v) for v in (p[2], p[3]))
+                and p[0] == epoch and p[1] == kind and p[2] == stop and p[3] > p[2]):
+            raise fail(f"phase {n + 1} is not [{epoch}, {kind!r}, {stop}, stop > {stop}]")
+        stop = p[3]
+    labels = manifest["labels"]
+    if len(labels) != stop or not all(is_int(v) and 0 <= v < K for v in labels):
+        raise fail(f"'labels' is not {stop} classes in [0, {K})")
+    return manifest
+
+
 def collect_results(folder: str | Path) -> tuple[list[EpochMetrics], dict[str, np.ndarray], np.ndarray]:
-    """Per-epoch accuracies, weights and scores (trials x K) from a project that has run."""
+    """Per-epoch accuracies, weights and scores (trials x K) from a project that has run.
+
+    FileNotFoundError if the program has not written its results yet;
+    :class:`ed_brian.results.ResultsError` (naming the file) if the manifest or
+    a result file is damaged, truncated or not what the manifest describes.
+    """
     folder = Path(folder)
-    manifest = json.loads((folder / EXPORT_FILE).read_text())
-    config = RunConfig.from_dict(manifest["config"])
+    manifest = _manifest(folder)
+    config = manifest["_config"]
 
     def load(name):
         spec = manifest["arrays"][name]
         path = folder / "results" / spec["file"]
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing: build and run the project first (see {folder}/README.md)")
-        values = np.fromfile(path, dtype=np.dtype(spec["dtype"]))[spec.get("start", 0) : spec.get("stop")]
+        dtype = np.dtype(spec["dtype"])
+        try:
+            size = path.stat().st_size
+            if size % dtype.itemsize:
+                raise results.ResultsError(f"{path}: {size} bytes, not a whole number of {dtype} values (truncated?)")
+            values = np.fromfile(path, dtype=dtype)
+        except OSError as error:
+            raise results.ResultsError(f"{path}: cannot be read ({error.strerror or error})") from None
+        start, stop = spec.get("start", 0), spec.get("stop", len(values))
+        if not start <= stop <= len(values):
+            raise results.ResultsError(f"{path}: {len(values)} values, {name} needs [{start}, {stop}) (truncated?)")
+        values = values[start:stop]
         return values - spec["offset"] if "offset" in spec else values
+
+    def fail(name, what):
+        return results.ResultsError(f"{folder / 'results' / manifest['arrays'][name]['file']}: {name} {what}")
 
     K = config.network.n_classes
     phases = tuple(Phase(*p) for p in manifest["phases"])
-    labels = np.asarray(manifest["labels"])
-    scores = load("scores").reshape(-1, K)[1:]  # sample k holds trial k-1
+    labels = np.asarray(manifest["labels"], dtype=np.int64)
+    raw = load("scores")
+    if len(raw) % K:
+        raise fail("scores", f"has {len(raw)} values, not a multiple of {K} classes (truncated?)")
+    scores = raw.reshape(-1, K)[1:]  # sample k holds trial k-1
     schedule = Schedule(np.zeros_like(labels), labels, np.zeros_like(labels), phases)
     if len(scores) < len(labels):
-        raise ValueError(f"{folder}: the program recorded {len(scores)} of {len(labels)} trials; did it finish?")
+        raise fail("scores", f"recorded {len(scores)} of {len(labels)} trials; did the program finish?")
+    if not np.all(np.isfinite(scores)):
+        raise fail("scores", "has non-finite values")
     weights = {}
     for name in manifest["projections"]:
-        pre, post = name.split("_to_")
-        i, j = load(f"{name}/i"), load(f"{name}/j")
-        weights.update({f"{name}/i": i, f"{name}/j": j, f"{name}/w": load(f"{name}/w")})
-        weights[f"{name}/sign"] = (load(f"{pre}/ptype")[i] * load(f"{post}/ptype")[j]).astype(np.int8)
+        pre, post = name.split("_to_", 1)
+        i, j, w = load(f"{name}/i"), load(f"{name}/j"), load(f"{name}/w")
+        pre_type, post_type = load(f"{pre}/ptype"), load(f"{post}/ptype")
+        if i.dtype.kind not in "iu" or j.dtype.kind not in "iu":
+            raise fail(f"{name}/i", "are not integer indices")
+        if not len(i) == len(j) == len(w):
+            raise fail(f"{name}/w", f"has {len(w)} synapses, i {len(i)} and j {len(j)} (truncated?)")
+        if len(i) and (i.min() < 0 or i.max() >= len(pre_type)):
+            raise fail(f"{name}/i", f"has indices outside the {len(pre_type)} units of {pre}")
+        if len(j) and (j.min() < 0 or j.max() >= len(post_type)):
+            raise fail(f"{name}/j", f"has indices outside the {len(post_type)} units of {post}")
+        if not np.all(np.isfinite(w)) or (len(w) and w.min() < 0):
+            raise fail(f"{name}/w", "has negative or non-finite magnitudes")
+        for unit, types in ((pre, pre_type), (post, post_type)):
+            if not np.all((types == 1) | (types == -1)):
+                raise fail(f"{unit}/ptype", "has unit types other than -1 and +1")
+        weights.update({f"{name}/i": i, f"{name}/j": j, f"{name}/w": w})
+        weights[f"{name}/sign"] = (pre_type[i] * post_type[j]).astype(np.int8)
     metrics = epoch_metrics(schedule, predict(scores))
     return metrics, weights, scores
 

@@ -125,8 +125,16 @@ class Recorder:
 
 
 def save_recordings(folder: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``recordings.npz`` atomically (a temporary file, then a rename)."""
+    from ed_brian.results import _replace
+
     path = Path(folder) / "recordings.npz"
-    np.savez_compressed(path, layout=np.array(RECORDING_LAYOUT), **arrays)
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            np.savez_compressed(f, layout=np.array(RECORDING_LAYOUT), **arrays)
+
+    _replace(path, write)
     return path
 
 
@@ -134,22 +142,26 @@ def load_recordings(path: str | Path) -> dict:
     """The saved recordings (a ``recordings.npz`` or its run folder), with Brian2 units.
 
     ``<layer>/v`` is neurons x samples, as Brian2's ``StateMonitor.v``, in volt;
-    times (``v_t``, ``spike_t``, ``trial_duration``) in second.
+    times (``v_t``, ``spike_t``, ``trial_duration``) in second. A missing,
+    damaged or foreign file raises :class:`ed_brian.results.ResultsError`.
     """
+    from ed_brian.results import check_recordings, read_npz
+
     path = Path(path)
     if path.is_dir():
         path = path / "recordings.npz"
-    with np.load(path) as data:
-        out = {}
-        old_layout = "layout" not in data.files
-        for key in (key for key in data.files if key != "layout"):
-            value = data[key]
-            field = key.rsplit("/", 1)[-1]
-            if field == "v" and old_layout:
-                value = value.T
-            if field in ("v", "v_threshold", "v_reset"):
-                value = value * volt
-            elif field in ("v_t", "spike_t", "trial_duration"):
-                value = value * second
-            out[key] = value
+    data = read_npz(path, "recordings file")
+    check_recordings(path, data)
+    out = {}
+    old_layout = "layout" not in data
+    for key in (key for key in data if key != "layout"):
+        value = data[key]
+        field = key.rsplit("/", 1)[-1]
+        if field == "v" and old_layout:
+            value = value.T
+        if field in ("v", "v_threshold", "v_reset"):
+            value = value * volt
+        elif field in ("v_t", "spike_t", "trial_duration"):
+            value = value * second
+        out[key] = value
     return out

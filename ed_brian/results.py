@@ -1,7 +1,9 @@
 """The results folder of a run: config.json, metrics.csv, weights.npz.
 
 Files are written to a temporary name and renamed, so an interrupted write
-never leaves a half-written file in place of a good one.
+never leaves a half-written file in place of a good one. Every file is
+validated when it is read back: a missing, damaged or foreign one raises
+:class:`ResultsError`, whose one-line message names the file and what is wrong.
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
+import io
 import json
+import math
+import numbers
 import os
 import platform
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +27,169 @@ from ed_brian.config import RunConfig
 METRICS_FIELDS = ("epoch", "train_accuracy", "test_accuracy", "seconds")
 CHECKPOINT_FILE = "checkpoint.npz"
 TRIALS_FILE = "trials.npz"
+WEIGHT_FIELDS = ("i", "j", "w", "sign")
+
+
+class ResultsError(Exception):
+    """A results file that is missing, damaged or not ours.
+
+    The message names the file and what is wrong, in one line.
+    """
+
+
+def _one_line(text, limit: int = 200) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fail(path, what: str) -> ResultsError:
+    return ResultsError(f"{path}: {_one_line(what, 400)}")
+
+
+def _unreadable(path, error: BaseException, kind: str, parsing: bool = False) -> ResultsError:
+    """The ResultsError for a file that could not be opened or parsed at all.
+
+    ``parsing``: the file is open; an OSError (a seek before its start, ...) means damage.
+    """
+    import zipfile
+
+    if isinstance(error, FileNotFoundError):
+        return _fail(path, "missing (no such file)")
+    if isinstance(error, IsADirectoryError):
+        return _fail(path, f"is a folder, not a {kind}")
+    if isinstance(error, PermissionError):
+        return _fail(path, "cannot be read (permission denied)")
+    if isinstance(error, zipfile.BadZipFile):
+        return _fail(path, f"not a readable {kind}: damaged, truncated or not a zip archive ({_one_line(error)})")
+    if isinstance(error, UnicodeDecodeError):
+        return _fail(path, f"not a readable {kind}: damaged, not UTF-8 text (byte {error.start})")
+    if isinstance(error, json.JSONDecodeError):
+        return _fail(path, f"not a readable {kind}: damaged, invalid JSON ({error.msg}; line {error.lineno}, "
+                           f"column {error.colno})")
+    if isinstance(error, OSError) and error.strerror and not parsing:
+        return _fail(path, f"cannot be read ({error.strerror})")
+    name = type(error).__name__
+    if name == "error":  # zlib.error, struct.error
+        name = f"{type(error).__module__}.{name}"
+    return _fail(path, f"not a readable {kind}: damaged ({name}: {_one_line(error)})")
+
+
+def read_npz(path: str | os.PathLike, kind: str = "NumPy .npz archive") -> dict[str, np.ndarray]:
+    """Every member of an .npz file, read completely; ResultsError if it cannot be."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as error:
+        raise _unreadable(path, error, kind) from None
+    if path.is_dir():
+        raise _fail(path, f"is a folder, not a {kind}")
+    if size == 0:
+        raise _fail(path, f"empty (0 bytes), not a {kind}")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as error:  # anything the parser trips on: the file is not a readable archive
+        if isinstance(error, ValueError) and "pickle" in str(error):
+            raise _fail(path, f"not a readable {kind}: damaged or another kind of file (not a zip archive)") from None
+        raise _unreadable(path, error, kind, parsing=True) from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise _fail(path, f"a single NumPy array (.npy), not a {kind}")
+    try:
+        with data:
+            return {key: data[key] for key in data.files}
+    except Exception as error:  # CRC, zlib, header and EOF errors of a damaged member
+        raise _unreadable(path, error, kind, parsing=True) from None
+
+
+def _read_text(path: Path, kind: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except Exception as error:
+        raise _unreadable(path, error, kind) from None
+
+
+def read_json(path: str | os.PathLike, kind: str = "JSON file") -> dict:
+    """A JSON object (dict) from ``path``; ResultsError if it is missing, damaged or not an object."""
+    path = Path(path)
+    text = _read_text(path, kind)
+    if not text.strip():
+        raise _fail(path, f"empty, not a {kind}")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise _unreadable(path, error, kind) from None
+    if not isinstance(data, dict):
+        raise _fail(path, f"holds a JSON {type(data).__name__}, not a {kind} (an object)")
+    return data
+
+
+def config_from(path: Path, data, where: str = '"config"') -> RunConfig:
+    """RunConfig.from_dict of a stored config, as a ResultsError naming ``path`` if it is not valid."""
+    if not isinstance(data, dict):
+        raise _fail(path, f"{where} is missing or not an object; not an ed-brian configuration")
+    try:
+        return RunConfig.from_dict(data)
+    except KeyError as error:
+        raise _fail(path, f"invalid configuration: {where} has no {error}") from None
+    except Exception as error:  # ConfigError, or TypeError/ValueError of foreign keys and values
+        raise _fail(path, f"invalid configuration: {_one_line(error)}") from None
+
+
+class _Arrays:
+    """The members of an .npz file, checked one by one; failures name the file."""
+
+    def __init__(self, path: Path, arrays: dict[str, np.ndarray], kind: str):
+        self.path, self.arrays, self.kind = path, arrays, kind
+
+    def fail(self, what: str) -> ResultsError:
+        return _fail(self.path, what)
+
+    def get(self, key: str, kinds: str, ndim: int | None = None, length: int | None = None,
+            optional: bool = False) -> np.ndarray | None:
+        if key not in self.arrays:
+            if optional:
+                return None
+            raise self.fail(f"has no {key!r}; not an ed-brian {self.kind} (or damaged)")
+        value = self.arrays[key]
+        names = {"i": "integer", "u": "integer", "f": "float", "U": "text", "b": "bool"}
+        if value.dtype.kind not in kinds:
+            want = " or ".join(dict.fromkeys(names.get(k, k) for k in kinds))
+            raise self.fail(f"{key!r} holds {value.dtype} values, expected {want}")
+        if ndim is not None and value.ndim != ndim:
+            raise self.fail(f"{key!r} has shape {value.shape}, expected {ndim} dimension(s)")
+        if length is not None and len(value) != length:
+            raise self.fail(f"{key!r} has {len(value)} entries, expected {length}")
+        return value
+
+    def within(self, key: str, value: np.ndarray, low, high=None) -> None:
+        """Every value in [low, high) (high None: no upper bound)."""
+        if value.size and (value.min() < low or (high is not None and value.max() >= high)):
+            bound = f"[{low}, {high})" if high is not None else f">= {low}"
+            raise self.fail(f"{key!r} has values outside {bound}")
+
+
+def _check_weights(checked: _Arrays, prefix: str = "") -> dict[str, np.ndarray]:
+    """Every ``<projection>/i, j, w, sign`` under ``prefix``: present, 1-D, equal lengths, w >= 0, sign +-1."""
+    names = [key[len(prefix):] for key in checked.arrays if key.startswith(prefix)]
+    projections = sorted({name.rsplit("/", 1)[0] for name in names
+                          if "/" in name and name.rsplit("/", 1)[1] in WEIGHT_FIELDS})
+    if not projections:
+        raise checked.fail(f"has no weights ({prefix}<projection>/w arrays); not an ed-brian {checked.kind}")
+    out = {}
+    for name in projections:
+        key = f"{prefix}{name}"
+        i = checked.get(f"{key}/i", "iu", ndim=1)
+        n = len(i)
+        j = checked.get(f"{key}/j", "iu", ndim=1, length=n)
+        w = checked.get(f"{key}/w", "f", ndim=1, length=n)
+        sign = checked.get(f"{key}/sign", "iu", ndim=1, length=n)
+        checked.within(f"{key}/i", i, 0)
+        checked.within(f"{key}/j", j, 0)
+        if not np.all(np.isfinite(w)) or (n and w.min() < 0):
+            raise checked.fail(f"{key + '/w'!r} has negative or non-finite magnitudes")
+        if n and not np.all((sign == 1) | (sign == -1)):
+            raise checked.fail(f"{key + '/sign'!r} has values other than -1 and +1")
+        out.update({f"{name}/i": i, f"{name}/j": j, f"{name}/w": w, f"{name}/sign": sign})
+    return out
 
 
 def new_results_dir(out: str | os.PathLike | None, root: str = "results") -> Path:
@@ -41,9 +210,26 @@ def new_results_dir(out: str | os.PathLike | None, root: str = "results") -> Pat
 
 
 def _replace(path: Path, write) -> None:
+    """``write(tmp)``, flush it to disk, then rename it over ``path`` in one step.
+
+    If anything fails (a full disk, an interrupt), ``path`` keeps its previous
+    version and the temporary file is removed; an OSError names ``path``.
+    """
     tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as error:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        if isinstance(error, OSError) and error.errno is not None and not error.filename:
+            raise OSError(error.errno, f"{error.strerror or error} (not written; its previous version, "
+                          "if any, is intact)", str(path)) from error
+        raise
 
 
 def versions() -> dict[str, str]:
@@ -67,14 +253,20 @@ def write_config(folder: Path, config: RunConfig, **extra) -> None:
     _write_json(folder / "config.json", {"config": config.to_dict(), "versions": versions(), **extra})
 
 
+def _read_config_file(path: Path) -> tuple[dict, RunConfig]:
+    data = read_json(path, "config.json")
+    return data, config_from(path, data.get("config"))
+
+
 def read_config(folder: Path) -> RunConfig:
-    return RunConfig.from_dict(json.loads((Path(folder) / "config.json").read_text())["config"])
+    """The RunConfig of a results folder's config.json; ResultsError if it is missing, damaged or invalid."""
+    return _read_config_file(Path(folder) / "config.json")[1]
 
 
 def set_epochs(folder: Path, epochs: int) -> RunConfig:
     """Change a run's length in its config.json, keeping everything else recorded there."""
     path = Path(folder) / "config.json"
-    data = json.loads(path.read_text())
+    data, _ = _read_config_file(path)
     data["config"]["epochs"] = epochs
     config = RunConfig.from_dict(data["config"])
     config.validate()
@@ -99,10 +291,54 @@ def write_metrics(folder: Path, rows) -> None:
     _replace(folder / "metrics.csv", write)
 
 
+_RATE_COLUMN = re.compile(r"rate_(.+)_hz")
+
+
 def read_metrics(folder: Path) -> list[dict[str, float]]:
-    """metrics.csv as one dict per epoch: ``epoch`` an int, accuracies in %, seconds, rates in Hz."""
-    with (Path(folder) / "metrics.csv").open() as f:
-        return [{k: int(v) if k == "epoch" else float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+    """metrics.csv as one dict per epoch: ``epoch`` an int, accuracies in %, seconds, rates in Hz.
+
+    ResultsError if the file is missing, damaged or not a metrics.csv of ed-brian:
+    the header, numbers in every column and epochs 1, 2, ... in order are checked.
+    """
+    path = Path(folder) / "metrics.csv"
+    text = _read_text(path, "metrics.csv")
+    try:
+        lines = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise _fail(path, f"damaged (not CSV: {error})") from None
+    expected = ",".join(METRICS_FIELDS)
+    if not lines:
+        raise _fail(path, f"empty; expected the header {expected}[,rate_<layer>_hz...]")
+    header = lines[0]
+    rates = header[len(METRICS_FIELDS):]
+    if (tuple(header[: len(METRICS_FIELDS)]) != METRICS_FIELDS or len(set(header)) != len(header)
+            or not all(_RATE_COLUMN.fullmatch(name) for name in rates)):
+        raise _fail(path, f"its header {_one_line(','.join(header), 80)!r} is not {expected}[,rate_<layer>_hz...]; "
+                          "damaged or not a metrics.csv of ed-brian")
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if len(line) != len(header):
+            raise _fail(path, f"line {number} has {len(line)} fields, the header {len(header)} (truncated or damaged)")
+        row = {}
+        for name, text_value in zip(header, line):
+            try:
+                value = int(text_value) if name == "epoch" else float(text_value)
+            except ValueError:
+                raise _fail(path, f"line {number}: {name} {_one_line(text_value, 40)!r} is not a number") from None
+            row[name] = value
+        epoch = number - 1
+        if row["epoch"] != epoch:
+            raise _fail(path, f"line {number} is epoch {row['epoch']}, expected {epoch} (epochs 1, 2, ... in order)")
+        for name in ("train_accuracy", "test_accuracy"):
+            if not 0 <= row[name] <= 100:
+                raise _fail(path, f"line {number}: {name} {row[name]} is not a percentage")
+        if not (math.isfinite(row["seconds"]) and row["seconds"] >= 0):
+            raise _fail(path, f"line {number}: seconds {row['seconds']} is not a duration")
+        for name in rates:
+            if row[name] < 0 or math.isinf(row[name]):  # nan: a layer without a rate that epoch
+                raise _fail(path, f"line {number}: {name} {row[name]} is not a firing rate")
+        rows.append(row)
+    return rows
 
 
 def load_metrics(folder: Path) -> list:
@@ -128,12 +364,18 @@ def save_weights(folder: Path, weights: dict[str, np.ndarray]) -> None:
 
 
 def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Weights saved by a run: a ``weights.npz`` file, or the run folder holding one."""
+    """Weights saved by a run: a ``weights.npz`` file, or the run folder holding one.
+
+    ResultsError if it is missing, damaged or not a weights file: every
+    projection needs ``i``, ``j``, ``w`` and ``sign`` of one length, magnitudes
+    ``w`` finite and >= 0, signs -1 or +1.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "weights.npz"
-    with np.load(path) as data:
-        return {key: data[key] for key in data.files}
+    arrays = read_npz(path, "weights file")
+    _check_weights(_Arrays(path, arrays, "weights file"))
+    return arrays
 
 
 def save_checkpoint(folder: Path, checkpoint) -> None:
@@ -153,20 +395,86 @@ def save_checkpoint(folder: Path, checkpoint) -> None:
     _replace(Path(folder) / CHECKPOINT_FILE, write)
 
 
-def load_checkpoint(folder: Path):
-    from ed_brian.train import Checkpoint, EpochMetrics
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
-    with np.load(Path(folder) / CHECKPOINT_FILE) as data:
-        meta = json.loads(str(data["meta"]))
-        weights = {key[len("weights/"):]: data[key] for key in data.files if key.startswith("weights/")}
-        predictions = data["predictions"]
-        random = {key[len("random/"):]: data[key] for key in data.files if key.startswith("random/")}
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _epoch_metrics(path: Path, epochs) -> list:
+    """EpochMetrics from a checkpoint's meta: epochs 1, 2, ... with every field valid."""
+    from ed_brian.train import EpochMetrics
+
+    if not isinstance(epochs, list):
+        raise _fail(path, "meta 'epochs' is not a list")
+    fields = {f.name for f in dataclasses.fields(EpochMetrics)}
+    out = []
+    for number, m in enumerate(epochs, start=1):
+        if not isinstance(m, dict) or set(m) != fields:
+            raise _fail(path, f"meta epoch {number} does not have the fields {', '.join(sorted(fields))}")
+        if m["epoch"] != number or not _is_int(m["epoch"]):
+            raise _fail(path, f"meta epoch {number} is numbered {m['epoch']!r} (epochs 1, 2, ... in order)")
+        if not all(_is_number(m[name]) and 0 <= m[name] <= 100 for name in ("train_accuracy", "test_accuracy")):
+            raise _fail(path, f"meta epoch {number} has an accuracy that is not a percentage")
+        if not (_is_number(m["seconds"]) and m["seconds"] >= 0):
+            raise _fail(path, f"meta epoch {number} has an invalid duration {m['seconds']!r}")
+        rates = m["mean_rates"]
+        if not isinstance(rates, dict) or not all(
+                isinstance(v, numbers.Real) and not isinstance(v, bool) and not v < 0 for v in rates.values()):
+            raise _fail(path, f"meta epoch {number} has invalid mean rates")
+        out.append(EpochMetrics(**m))
+    return out
+
+
+# Brian2's random state as devices.random_state() keeps it: name -> (dtype kinds, shape).
+_RANDOM_STATE = {
+    "numpy_keys": ("ui", (624,)), "numpy_scalars": ("i", (2,)), "numpy_gauss": ("f", (1,)),
+    "rand_index": ("i", (1,)), "randn_index": ("i", (1,)),
+}
+
+
+def load_checkpoint(folder: Path):
+    """The Checkpoint a run saved in ``folder``; ResultsError if it is missing, damaged or not a checkpoint."""
+    from ed_brian.train import Checkpoint
+
+    path = Path(folder) / CHECKPOINT_FILE
+    kind = "checkpoint"
+    checked = _Arrays(path, read_npz(path, kind), kind)
+    text = checked.get("meta", "U", ndim=0)
+    try:
+        meta = json.loads(str(text))
+    except (ValueError, RecursionError) as error:
+        raise _fail(path, f"meta is not valid JSON ({error})") from None
+    if not isinstance(meta, dict) or not {"trial", "epoch_seconds", "epochs"} <= set(meta):
+        raise _fail(path, "meta lacks trial, epoch_seconds or epochs; not an ed-brian checkpoint")
+    trial = meta["trial"]
+    if not _is_int(trial) or trial < 0:
+        raise _fail(path, f"meta trial {trial!r} is not a trial count >= 0")
+    if not (_is_number(meta["epoch_seconds"]) and meta["epoch_seconds"] >= 0):
+        raise _fail(path, f"meta epoch_seconds {meta['epoch_seconds']!r} is not a duration")
+    epochs = _epoch_metrics(path, meta["epochs"])
+    predictions = checked.get("predictions", "iu", ndim=1, length=trial)
+    checked.within("predictions", predictions, -1)
+    weights = _check_weights(checked, "weights/")
+    random = {key[len("random/"):]: value for key, value in checked.arrays.items() if key.startswith("random/")}
+    if random:
+        for name, (kinds, shape) in _RANDOM_STATE.items():
+            value = checked.get(f"random/{name}", kinds)
+            if value.shape != shape:
+                raise checked.fail(f"'random/{name}' has shape {value.shape}, expected {shape}")
+        for name in ("rand", "randn"):
+            if int(random[f"{name}_index"][0]) and f"{name}_block" not in random:
+                raise checked.fail(f"has no 'random/{name}_block' for its random state")
+            if f"{name}_block" in random:
+                checked.get(f"random/{name}_block", "f", ndim=1)
     return Checkpoint(
-        trial=meta["trial"],
+        trial=trial,
         weights=weights,
         predictions=predictions,
-        epochs=[EpochMetrics(**m) for m in meta["epochs"]],
-        epoch_seconds=meta["epoch_seconds"],
+        epochs=epochs,
+        epoch_seconds=float(meta["epoch_seconds"]),
         random_state=random or None,
     )
 
@@ -181,8 +489,7 @@ def save_trials(folder: Path, result, class_names) -> None:
     if result.mean_dw is not None:
         mean_dw[result.first_trial :] = result.mean_dw
     last_test = schedule.phases[-1]
-    np.savez_compressed(
-        Path(folder) / TRIALS_FILE,
+    arrays = dict(
         label=schedule.label,
         prediction=result.predictions,
         image=schedule.image,
@@ -193,10 +500,80 @@ def save_trials(folder: Path, result, class_names) -> None:
         class_names=np.array(class_names),
     )
 
+    def write(path: Path) -> None:
+        with path.open("wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    _replace(Path(folder) / TRIALS_FILE, write)
+
 
 def load_trials(folder: Path) -> dict[str, np.ndarray]:
-    with np.load(Path(folder) / TRIALS_FILE) as data:
-        return {key: data[key] for key in data.files}
+    """trials.npz of a results folder (see :class:`Run`); ResultsError if it is missing, damaged or not ours."""
+    path = Path(folder) / TRIALS_FILE
+    kind = "trials file"
+    checked = _Arrays(path, read_npz(path, kind), kind)
+    label = checked.get("label", "iu", ndim=1)
+    n = len(label)
+    prediction = checked.get("prediction", "iu", ndim=1, length=n)
+    image = checked.get("image", "iu", ndim=1, length=n)
+    checked.get("learn", "fiub", ndim=1, length=n)
+    names = checked.get("class_names", "U", ndim=1)
+    K = len(names)
+    amines = checked.get("amines", "f", ndim=3, length=n)
+    if amines.shape[1:] != (K, 2):
+        raise checked.fail(f"'amines' has shape {amines.shape}, expected ({n}, {K}, 2)")
+    checked.get("mean_dw", "f", ndim=1, length=n, optional=True)
+    test_rows = checked.get("test_rows", "iu", ndim=1)
+    checked.within("label", label, 0, K)
+    checked.within("prediction", prediction, -1, K)
+    checked.within("image", image, 0)
+    checked.within("test_rows", test_rows, 0, n)
+    return checked.arrays
+
+
+def check_recordings(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """ResultsError unless ``arrays`` are recordings as :mod:`ed_brian.record` documents them."""
+    kind = "recordings file"
+    checked = _Arrays(path, arrays, kind)
+    trials = checked.get("trials", "iu", ndim=1)
+    checked.within("trials", trials, 0)
+    duration = checked.get("trial_duration", "f", ndim=0)
+    if not (np.isfinite(duration) and duration > 0):
+        raise checked.fail(f"'trial_duration' {float(duration)} is not a duration > 0")
+    checked.get("layout", "U", ndim=0, optional=True)
+    images = checked.get("images", "fiu", ndim=2, length=len(trials), optional=True)
+    if images is not None and images.shape[1] == 0:
+        raise checked.fail("'images' has no pixels")
+    layers: dict[str, set] = {}
+    for key in arrays:
+        if "/" in key:
+            layer, field = key.rsplit("/", 1)
+            layers.setdefault(layer, set()).add(field)
+    spiking = [layer for layer, fields in layers.items() if fields & {"spike_i", "spike_t", "size"}]
+    if not spiking:
+        raise checked.fail(f"has no recorded layer (<layer>/spike_i); not an ed-brian {kind}")
+    old_layout = "layout" not in arrays
+    for layer, fields in layers.items():
+        size = None
+        if layer in spiking:
+            spike_i = checked.get(f"{layer}/spike_i", "iu", ndim=1)
+            spike_t = checked.get(f"{layer}/spike_t", "f", ndim=1, length=len(spike_i))
+            size = int(checked.get(f"{layer}/size", "iu", ndim=0))
+            if size < 0:
+                raise checked.fail(f"'{layer}/size' is {size}, not a number of units")
+            checked.within(f"{layer}/spike_i", spike_i, 0, size)
+            if not np.all(np.isfinite(spike_t)):
+                raise checked.fail(f"'{layer}/spike_t' has non-finite times")
+        if fields & {"v", "v_t", "neurons", "v_threshold", "v_reset"}:
+            neurons = checked.get(f"{layer}/neurons", "iu", ndim=1)
+            v_t = checked.get(f"{layer}/v_t", "f", ndim=1)
+            v = checked.get(f"{layer}/v", "f", ndim=2)
+            shape = (len(v_t), len(neurons)) if old_layout else (len(neurons), len(v_t))
+            if v.shape != shape:
+                raise checked.fail(f"'{layer}/v' has shape {v.shape}, expected {shape}")
+            for name in ("v_threshold", "v_reset"):
+                checked.get(f"{layer}/{name}", "f", ndim=0)
+            checked.within(f"{layer}/neurons", neurons, 0, size)
 
 
 def save_run(folder: str | os.PathLike, result, dataset) -> Path:
@@ -210,7 +587,15 @@ def save_run(folder: str | os.PathLike, result, dataset) -> Path:
     from ed_brian.train import pixel_table
 
     folder = new_results_dir(folder)
-    write_config(folder, result.config, dataset_source=dataset.source)
+    # What an earlier config.json of this run recorded besides the config (its memory estimate, say) stays.
+    earlier = {}
+    if (folder / "config.json").is_file():
+        try:
+            earlier = {key: value for key, value in read_json(folder / "config.json", "config.json").items()
+                       if key not in ("config", "versions")}
+        except ResultsError:
+            pass  # replaced below
+    write_config(folder, result.config, **{**earlier, "dataset_source": dataset.source})
     write_metrics(folder, result.epochs)
     save_weights(folder, result.weights)
     save_trials(folder, result, dataset.class_names)
@@ -260,7 +645,11 @@ class Run:
 
 
 def load_run(folder: str | os.PathLike) -> Run:
-    """Everything a results folder holds (of ``ed-brian train``, ``save_run`` or a sweep point)."""
+    """Everything a results folder holds (of ``ed-brian train``, ``save_run`` or a sweep point).
+
+    FileNotFoundError if ``folder`` has no config.json; :class:`ResultsError`
+    (naming the file) if one of its files is damaged or not ours.
+    """
     from ed_brian.record import load_recordings
 
     folder = Path(folder)

@@ -126,7 +126,12 @@ def run_point(base: dict, point: dict, out: str, data_dir: str | None) -> dict:
     folder = Path(out) / point_name(point)
     done = folder / POINT_FILE
     if done.exists():
-        return json.loads(done.read_text())
+        from ed_brian.results import ResultsError, read_json
+
+        try:
+            return read_json(done, "sweep point record")
+        except ResultsError:
+            pass  # damaged: the point runs again and writes a new one
     config = apply(RunConfig.from_dict(base), point)
     dataset = load_run_data(config, data_dir)
     folder.mkdir(parents=True, exist_ok=True)

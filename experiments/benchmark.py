@@ -40,6 +40,7 @@ from brian2 import get_device, prefs
 from ed_brian.config import LIF_GROUPINGS, RELAY_INPUTS, Config, DeviceForms
 from ed_brian.data import DataError, Dataset, load_dataset, subset
 from ed_brian.schedule import Phase, Schedule
+from ed_brian.memory import measure_program_memory, program_peak_mb
 from ed_brian.train import Trainer
 
 
@@ -71,27 +72,6 @@ def profile_split(profiling_info) -> dict[str, float]:
             part = "other"
         split[part] += seconds
     return dict(split)
-
-
-# The kernel's peak resident memory of a child includes its parent's at the
-# fork, so a standalone binary spawned by this (large) process would report
-# this process's peak. A small Python process starts it and writes its peak.
-_PROGRAM_PEAK_FILE = "peak_rss_kb.txt"
-_PROGRAM_LAUNCHER = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call(sys.argv[1:])\n"
-    f"open({_PROGRAM_PEAK_FILE!r}, 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "sys.exit(code)\n"
-)
-
-
-def measure_program_memory() -> None:
-    """Run every standalone program through the launcher above."""
-    prefs.devices.cpp_standalone.run_cmd_unix = [sys.executable, "-c", _PROGRAM_LAUNCHER, "./main"]
-
-
-def program_peak_mb(project_dir) -> float:
-    return int((Path(project_dir) / _PROGRAM_PEAK_FILE).read_text()) / 1024
 
 
 def peak_rss_self_mb() -> float:
