@@ -39,7 +39,7 @@ class DeviceSpec:
     project_dir: str | None = None  # standalone project folder (default: a cache folder per shape)
     compile: bool = True  # False: only generate the standalone project
     # cuda_standalone: launch spike propagation over a fixed grid instead of
-    # copying every step's spike counts to the host (cuda_templates/synapses.cu).
+    # copying every step's spike counts to the host (cuda_grid_templates/synapses.cu).
     fixed_grid: bool = False
 
     @classmethod
@@ -112,22 +112,25 @@ def require(spec: DeviceSpec) -> None:
             raise DeviceError("--device cuda_standalone needs the CUDA compiler nvcc on PATH (or CUDA_PATH)")
 
 
-def _derived_templater(plain, templates_dir: str, prefix: str, package: str):
-    """``plain`` with ed_brian's ``templates_dir`` first; a template there
-    extends its original as "PREFIX/name" (from ``package``'s templates)."""
+def _derived_templater(plain, templates_dirs: str | tuple[str, ...], prefix: str, package: str):
+    """``plain`` with ed_brian's ``templates_dirs`` first (in order); a template
+    there extends its original as "PREFIX/name" (from ``package``'s templates)."""
     from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
-    derived = plain.derive("ed_brian", templates_dir=templates_dir)
+    dirs = (templates_dirs,) if isinstance(templates_dirs, str) else templates_dirs
+    derived = plain.derive("ed_brian", templates_dir=dirs[0])
     derived.env.loader = ChoiceLoader([
-        PackageLoader("ed_brian", templates_dir),
+        *(PackageLoader("ed_brian", folder) for folder in dirs),
         PrefixLoader({prefix: PackageLoader(package, "templates")}),
         PackageLoader(package, "templates"),
     ])
     return derived
 
 
-# brian2cuda's templates, and the same with ed_brian's spike propagation template
-# first; the latter still reaches brian2cuda's own as "brian2cuda/synapses.cu".
+# brian2cuda's templates with ed_brian's network (cuda_templates/: clocks
+# compared relative to the time), and the same with ed_brian's spike
+# propagation (cuda_grid_templates/) for the fixed grid; ed_brian's templates
+# still reach brian2cuda's own as "brian2cuda/<name>".
 _CUDA_TEMPLATERS: dict[bool, object] = {}
 
 
@@ -136,14 +139,16 @@ def _cuda_templater(fixed_grid: bool):
 
     if not _CUDA_TEMPLATERS:
         plain = CUDAStandaloneCodeObject.templater
-        grid = _derived_templater(plain, "cuda_templates", "brian2cuda", "brian2cuda")
-        _CUDA_TEMPLATERS.update({False: plain, True: grid})
+        _CUDA_TEMPLATERS.update({
+            False: _derived_templater(plain, "cuda_templates", "brian2cuda", "brian2cuda"),
+            True: _derived_templater(plain, ("cuda_grid_templates", "cuda_templates"), "brian2cuda", "brian2cuda"),
+        })
     return _CUDA_TEMPLATERS[fixed_grid]
 
 
 # Brian2's cpp_standalone templates with ed_brian's spike propagation first
 # (cpp_templates/: no copy of the spikes into the queue where a pathway has no
-# delay). Made once per process.
+# delay) and its network (clocks compared relative to the time). Made once per process.
 _CPP_TEMPLATER: list = []
 
 
