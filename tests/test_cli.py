@@ -122,3 +122,19 @@ def test_flags_that_change_the_run_get_no_note():
                      "--lr_decay", "0.5", "--spike_sim_time", "20", "--codegen", "numpy", "--no-progress",
                      "--out", "/dev/null/x")
     assert "note:" not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("flags, expected", [
+    (["--threads", "2"], "--threads 2 was measured slower than --threads 0"),
+    (["--threads", "1", "--hidden", "2048"], "not at hidden 2048"),
+    ([], None),
+])
+def test_threads_on_cpp_standalone_come_with_the_measured_warning(flags, expected):
+    result = run_cli("train", "--device", "cpp_standalone", "--train", "10", "--test", "5", "--no-progress",
+                     "--out", "/dev/null/x", *flags)
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("ed-brian: warning:")]
+    if expected is None:
+        assert warnings == []
+    else:
+        assert len(warnings) == 1 and expected in warnings[0], result.stderr
+    assert result.returncode == 2  # the results folder cannot be written: nothing ran
