@@ -19,22 +19,16 @@ from ed_brian.network import expected_synapse_counts
 
 MB = 1024 * 1024
 
-# Peak bytes per synapse, from peaks measured with experiments/memory.py at
-# hidden 64, 256 and 4096,128,128: on the runtime device Brian2's dynamic
-# arrays grow by doubling while the synapses are created and the spike queue
-# keeps Python-side lists; a standalone program holds the synapse arrays and
-# one index list per pathway. Event learning adds a second pathway.
-BYTES_PER_SYNAPSE = {
-    ("runtime", "event"): 58.0,
-    ("runtime", "dense"): 50.0,
-    ("cpp_standalone", "event"): 27.0,
-    ("cpp_standalone", "dense"): 23.0,
-    # The GPU holds the synapses; the host keeps the arrays it copies up once.
-    ("cuda_standalone", "event"): 27.0,
-    ("cuda_standalone", "dense"): 23.0,
-}
-# Python, NumPy, Brian2 and (standalone) the program's own start, measured.
-BASE_MB = {"runtime": 250.0, "cpp_standalone": 330.0, "cuda_standalone": 330.0}
+# Fitted to the peaks experiments/memory.py measured on 2026-12-06 at hidden 64
+# (1.0 M synapses), 256 (4.0 M, all 70,000 MNIST images) and 4096,128,128
+# (69.6 M) with event learning: bytes per synapse (a magnitude, two indices,
+# and each pathway's per-source index lists), and what Python, NumPy and
+# Brian2 (and a program's start) take before any of it. cuda_standalone's host
+# side is taken to be cpp_standalone's (not measured).
+BYTES_PER_SYNAPSE = {"runtime": 25.0, "cpp_standalone": 24.0, "cuda_standalone": 24.0}
+BASE_MB = {"runtime": 290.0, "cpp_standalone": 180.0, "cuda_standalone": 180.0}
+# uint8 images of the whole dataset file, loaded before the run's images are cut from it.
+DATASET_IMAGES = {"mnist": 70000, "fashion": 70000, "fashion-subset": 1500}
 
 
 @dataclass(frozen=True)
@@ -43,29 +37,27 @@ class MemoryEstimate:
 
     synapses: int
     synapses_mb: float
-    image_table_mb: float
+    image_table_mb: float  # the run's images as float64, in Python and (standalone) in the program
+    dataset_mb: float  # the dataset file's images as loaded (uint8)
     monitors_mb: float
     base_mb: float
 
     @property
     def total_mb(self) -> float:
-        return self.synapses_mb + self.image_table_mb + self.monitors_mb + self.base_mb
+        return self.synapses_mb + self.image_table_mb + self.dataset_mb + self.monitors_mb + self.base_mb
 
     def to_dict(self) -> dict:
         return {**asdict(self), "total_mb": self.total_mb}
 
     def describe(self) -> str:
         return (f"{self.total_mb:,.0f} MB ({self.synapses:,} synapses {self.synapses_mb:,.0f} MB, image table "
-                f"{self.image_table_mb:,.0f} MB, monitors {self.monitors_mb:,.0f} MB, "
-                f"Python and Brian2 {self.base_mb:,.0f} MB)")
+                f"{self.image_table_mb:,.0f} MB, dataset {self.dataset_mb:,.0f} MB, monitors "
+                f"{self.monitors_mb:,.0f} MB, Python and Brian2 {self.base_mb:,.0f} MB)")
 
 
 def estimate(config: Config, recorded_values: int = 0) -> MemoryEstimate:
     """The peak memory a run of ``config`` needs; ``recorded_values``: membrane samples
     and spikes a recording keeps (0 without one)."""
-    learning = config.network.ed.learning
-    if learning == "auto":
-        learning = "event" if config.model == "lif" else "dense"
     synapses = sum(expected_synapse_counts(config.network).values())
     images = config.pool_size + config.n_test
     trials = config.epochs * (config.n_train + config.n_test)
@@ -77,8 +69,9 @@ def estimate(config: Config, recorded_values: int = 0) -> MemoryEstimate:
     monitors = trials * (3 * config.network.n_classes + 4) * 8 * 2 + recorded_values * 16
     return MemoryEstimate(
         synapses=synapses,
-        synapses_mb=synapses * BYTES_PER_SYNAPSE[(config.device, learning)] / MB,
+        synapses_mb=synapses * BYTES_PER_SYNAPSE[config.device] / MB,
         image_table_mb=table / MB,
+        dataset_mb=DATASET_IMAGES.get(config.dataset, images) * config.network.n_pixels / MB,
         monitors_mb=monitors / MB,
         base_mb=BASE_MB[config.device],
     )

@@ -26,7 +26,7 @@ def test_a_run_larger_than_the_memory_available_is_refused(monkeypatch):
     monkeypatch.setattr(memory, "available_mb", lambda: 1000.0)
     assert memory.check(Config(hidden=8, train=100, test=50)).total_mb < 1000
     with pytest.raises(ConfigError, match=r"needs about [\d,]+ MB .* but 1,000 MB are available"):
-        memory.check(Config(hidden=1024))
+        memory.check(Config(hidden=4096))
 
 
 def test_the_command_line_refuses_an_oversize_network_in_one_line_before_building(tmp_path):
