@@ -227,6 +227,10 @@ def test_cuda_event_learning_launches_nothing_per_step(tmp_path):
     assert {"relay_learn_thresholder_codeobject", "relay_to_hidden_1_learning_codeobject",
             "hidden_1_learn_resetter_codeobject"} <= _step_code_objects(project, "trial_clock")
     assert not [name for name in _step_code_objects(project) if "learn" in name]
+    # The program reports its progress on stdout about once a second, as on cpp_standalone.
+    main = (project / "main.cu").read_text()
+    assert 'std::cout << "ed_brian_progress " << (start + completed * duration)' in main
+    assert re.search(r"ed_network\.run\([\d.]+, report_progress, 1\.0\);", main)
 
 
 @pytest.mark.long
