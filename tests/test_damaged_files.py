@@ -192,7 +192,10 @@ def mutate_npz(data, original: bytes) -> bytes:
     elif value.size and value.dtype.kind in BAD_VALUES:
         value = value.copy()
         flat = value.reshape(-1)
-        flat[data.draw(st.integers(0, flat.size - 1))] = data.draw(st.sampled_from(BAD_VALUES[value.dtype.kind]))
+        # Only values the member's dtype can hold (2**31 - 1 does not fit an int8 sign).
+        fitting = [bad for bad in BAD_VALUES[value.dtype.kind]
+                   if value.dtype.kind not in "iu" or np.iinfo(value.dtype).min <= bad <= np.iinfo(value.dtype).max]
+        flat[data.draw(st.integers(0, flat.size - 1))] = data.draw(st.sampled_from(fitting))
         arrays[key] = value
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
