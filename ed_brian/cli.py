@@ -491,7 +491,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
         cuda_fixed_grid=(config.cuda_fixed_grid if device == config.device
                          else DeviceForms.fastest(device, config.model).cuda_fixed_grid),
     )
-    config.validate()
     weights = _load_weights(folder / "weights.npz", config.network)
     dataset = _load_data(config, args.data_dir)
     accuracy = evaluate(config, dataset, weights, args.project_dir)
@@ -558,12 +557,10 @@ def _show_curves(metrics, figures: Path) -> None:
 
 def run_plot(args: argparse.Namespace) -> int:
     from ed_brian.plots import draw_all
-    from ed_brian.results import load_run
 
     folder = Path(args.results_dir)
     if not (folder / "config.json").exists():
         raise UsageError(f"{folder} is not a results folder (no config.json)")
-    load_run(folder)  # every file read and checked before a figure is (over)written
     written = draw_all(folder, args.out, args.format)
     for path in written:
         print(path)

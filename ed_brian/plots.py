@@ -211,31 +211,33 @@ def sweep_accuracy(rows: list[dict], names: list[str], path: Path) -> Path:
 
 
 def draw_all(folder: str | Path, out: str | Path | None = None, fmt: str = "png") -> list[Path]:
-    """Redraw every figure the results folder has data for; returns the files written."""
-    from ed_brian import results
-    from ed_brian.record import load_recordings
+    """Redraw every figure the results folder has data for; returns the files written.
 
-    folder = Path(folder)
-    out = Path(out) if out else folder / "figures"
-    config = results.read_config(folder)
-    K = config.network.n_classes
-    trials = results.load_trials(folder) if (folder / results.TRIALS_FILE).exists() else None
+    Every file is read (and checked, see ``results.load_run``) before the first
+    figure is written.
+    """
+    import dataclasses
+
+    from ed_brian.results import load_run
+
+    run = load_run(folder)
+    out = Path(out) if out else run.folder / "figures"
+    K = run.config.network.n_classes
+    trials = run.trials
     names = tuple(trials["class_names"]) if trials is not None else tuple(map(str, range(K)))
     written = []
-    if (folder / "metrics.csv").exists():
-        written.append(learning_curves(results.read_metrics(folder), out / f"learning_curves.{fmt}"))
-    if (folder / "weights.npz").exists():
-        weights = results.load_weights(folder / "weights.npz")
-        written.append(effective_input_weights(weights, K, names, out / f"first_layer_weights.{fmt}"))
+    if run.metrics:
+        written.append(learning_curves([dataclasses.asdict(m) for m in run.metrics], out / f"learning_curves.{fmt}"))
+    if run.weights is not None:
+        written.append(effective_input_weights(run.weights, K, names, out / f"first_layer_weights.{fmt}"))
     if trials is not None:
         test = trials["test_rows"]
         written.append(confusion_matrix(trials["label"][test], trials["prediction"][test], names,
                                         out / f"confusion_matrix.{fmt}"))
         written.append(learning_statistics(trials["amines"], trials.get("mean_dw"), trials["learn"],
                                            out / f"learning_statistics.{fmt}"))
-    if (folder / "recordings.npz").exists():
-        rec = load_recordings(folder / "recordings.npz")
-        rec = {k: np.asarray(v) for k, v in rec.items()}
+    if run.recordings is not None:
+        rec = {k: np.asarray(v) for k, v in run.recordings.items()}
         recorded = [int(t) for t in rec["trials"]]
         written.append(raster(rec, recorded, out / f"raster.{fmt}"))
         for layer in _layers(rec):

@@ -126,15 +126,10 @@ class Recorder:
 
 def save_recordings(folder: Path, arrays: dict[str, np.ndarray]) -> Path:
     """Write ``recordings.npz`` atomically (a temporary file, then a rename)."""
-    from ed_brian.results import _replace
+    from ed_brian.results import write_npz
 
     path = Path(folder) / "recordings.npz"
-
-    def write(tmp: Path) -> None:
-        with tmp.open("wb") as f:
-            np.savez_compressed(f, layout=np.array(RECORDING_LAYOUT), **arrays)
-
-    _replace(path, write)
+    write_npz(path, {"layout": np.array(RECORDING_LAYOUT), **arrays})
     return path
 
 

@@ -268,8 +268,7 @@ def set_epochs(folder: Path, epochs: int) -> RunConfig:
     path = Path(folder) / "config.json"
     data, _ = _read_config_file(path)
     data["config"]["epochs"] = epochs
-    config = RunConfig.from_dict(data["config"])
-    config.validate()
+    config = RunConfig.from_dict(data["config"])  # validated as it is made
     _write_json(path, data)
     return config
 
@@ -353,14 +352,19 @@ def load_metrics(folder: Path) -> list:
     return rows
 
 
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``arrays`` as a compressed .npz at ``path``, replaced atomically (see ``_replace``)."""
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    _replace(Path(path), write)
+
+
 def save_weights(folder: Path, weights: dict[str, np.ndarray]) -> None:
     """Every projection's i, j, magnitude w and sign, as ``<projection>/<field>``."""
-
-    def write(path: Path) -> None:
-        with path.open("wb") as f:
-            np.savez_compressed(f, **weights)
-
-    _replace(folder / "weights.npz", write)
+    write_npz(Path(folder) / "weights.npz", weights)
 
 
 def load_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -499,12 +503,7 @@ def save_trials(folder: Path, result, class_names) -> None:
         test_rows=np.arange(last_test.start, last_test.stop),
         class_names=np.array(class_names),
     )
-
-    def write(path: Path) -> None:
-        with path.open("wb") as f:
-            np.savez_compressed(f, **arrays)
-
-    _replace(Path(folder) / TRIALS_FILE, write)
+    write_npz(Path(folder) / TRIALS_FILE, arrays)
 
 
 def load_trials(folder: Path) -> dict[str, np.ndarray]:

@@ -147,7 +147,6 @@ class Trainer:
                  project_dir: str | Path | None = None, compile: bool = True,
                  schedule: Schedule | None = None, start_trial: int = 0, record: RecordSpec | None = None,
                  profile: bool = False):
-        config.validate()
         self.profile = profile  # Brian2's per-code-object timing, for benchmarks
         self.profile_seconds: dict[str, float] = {}  # summed over the runtime runs so far
         if int(max(dataset.train_labels.max(), dataset.test_labels.max())) >= config.network.n_classes:
@@ -544,9 +543,8 @@ def evaluate(config: RunConfig, dataset: Dataset, weights: dict | str | Path, pr
     ``weights``: a result's ``weights`` or a path to a ``weights.npz`` (or its
     run folder), from any device; it runs on ``config.device``.
     """
-    check_data(config, dataset, train_images=False)
-    schedule = test_schedule(len(dataset.train_labels), dataset.test_labels)
-    trainer = Trainer(config, dataset, _weights(weights), project_dir, schedule=schedule)
+    trainer = build(config, dataset, weights, project_dir=project_dir, test_only=True)
+    schedule = trainer.schedule
     (phase,) = schedule.phases
     trainer.queue_all()
     if trainer.device.standalone:
