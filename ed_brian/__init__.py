@@ -16,9 +16,10 @@ machinery behind them; ``ed_brian.plots`` draws every figure from saved runs.
 __version__ = "0.1.0"
 
 from ed_brian.config import Config, ConfigError
+from ed_brian.copies import initial_weights
 from ed_brian.data import DataError, Dataset, load_data, load_dataset
 from ed_brian.devices import DeviceError
-from ed_brian.export import collect_results, export_project, initial_weights
+from ed_brian.export import collect_results, export_project
 from ed_brian.record import RecordSpec, load_recordings
 from ed_brian.results import ResultsError, Run, load_run, load_weights, save_run
 from ed_brian.sweep import run_sweep as sweep

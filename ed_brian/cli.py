@@ -47,6 +47,20 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def per_copy(kind):
+    """An argparse type: one number, or one per packed copy, comma-separated (kept as text for Config)."""
+
+    def parse(text: str):
+        try:
+            return kind(text) if "," not in text else ",".join(str(kind(part)) for part in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"takes a number, or one per copy comma-separated such as 0.1,0.2 (got {text!r})") from None
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def _add_run_flags(p: argparse.ArgumentParser) -> None:
     """The seed's flags and ours: data, network, encoding, learning, run, device."""
     data = p.add_argument_group("data")
@@ -82,7 +96,7 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     net.add_argument("--tau_m", type=float, default=_LIF.tau_m, help="membrane time constant, ms [%(default)s]")
     net.add_argument("--tau_ref", type=float, default=_LIF.tau_ref, help="refractory period, ms [%(default)s]")
     net.add_argument("--R_m", type=float, default=_LIF.R_m, help="membrane resistance, MOhm [%(default)s]")
-    net.add_argument("--I_bias", type=float, default=_LIF.I_bias,
+    net.add_argument("--I_bias", type=per_copy(float), default=_LIF.I_bias,
                      help="tonic current into hidden and output units, nA; 0.7 rests just below threshold, "
                      "more fires tonically [%(default)s]")
     net.add_argument("--q_syn", type=float, default=_LIF.q_syn,
@@ -103,14 +117,14 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                      help="give the E and I copy of a pixel independent Poisson trains (the seed shares one)")
 
     ed = p.add_argument_group("Error-Diffusion learning")
-    ed.add_argument("--lr", type=float, default=_ED.lr, help="learning rate alpha [%(default)s]")
-    ed.add_argument("--lr_decay", type=float, default=_ED.lr_decay,
+    ed.add_argument("--lr", type=per_copy(float), default=_ED.lr, help="learning rate alpha [%(default)s]")
+    ed.add_argument("--lr_decay", type=per_copy(float), default=_ED.lr_decay,
                     help="epoch e learns with lr * lr_decay**(e-1); 1 keeps lr constant (the seed) [%(default)s]")
-    ed.add_argument("--dif", type=float, default=_ED.dif, help="amine diffusion coefficient u1 [%(default)s]")
+    ed.add_argument("--dif", type=per_copy(float), default=_ED.dif, help="amine diffusion coefficient u1 [%(default)s]")
     ed.add_argument("--diffusion", choices=["seed", "uniform"], default=_ED.diffusion,
                     help="seed: hidden layer l of L gets dif**(L-l)*amine; uniform: dif*amine (Kaneko) [%(default)s]")
-    ed.add_argument("--w1", type=float, default=_ED.w_min, help="initial weight magnitudes ~ U(w1, w2) [%(default)s]")
-    ed.add_argument("--w2", type=float, default=_ED.w_max, help="see --w1 [%(default)s]")
+    ed.add_argument("--w1", type=per_copy(float), default=_ED.w_min, help="initial weight magnitudes ~ U(w1, w2) [%(default)s]")
+    ed.add_argument("--w2", type=per_copy(float), default=_ED.w_max, help="see --w1 [%(default)s]")
     ed.add_argument("--bias_rate", type=float, default=_ED.bias_rate, metavar="HZ",
                     help="Kaneko's bias units: an E and an I unit firing regularly at HZ, with learned synapses "
                     "onto every hidden and output unit (--model lif); 0 for none, as the seed [%(default)s]")
@@ -141,7 +155,18 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     # None tells "not given" apart, so that --resume can take it as a new length.
     run.add_argument("--epochs", type=int, default=None,
                      help=f"[{_RUN.epochs}]; with --resume, a new length: a finished run is extended")
-    run.add_argument("--seed", type=int, default=_RUN.seed, help="seeds NumPy and Brian2 [%(default)s]")
+    run.add_argument("--seed", type=int, default=_RUN.seed,
+                     help="seeds the Poisson input spikes, the training order and, without --weight_seed, "
+                     "the initial weights [%(default)s]")
+    run.add_argument("--weight_seed", type=per_copy(int), default=None,
+                     help="seeds the initial weights [--seed]; copy c of --copies gets weight_seed + c, "
+                     "or give one seed per copy, comma-separated")
+    run.add_argument("--copies", type=int, default=_RUN.copies, metavar="N",
+                     help="train N independent ED networks packed in one Brian2 network and one program "
+                     "(--model lif): they share the input spikes, the training order and every parameter "
+                     "except --lr, --lr_decay, --dif, --w1, --w2, --I_bias and --weight_seed, which take one "
+                     "value per copy, comma-separated. Results per copy (RESULTS_DIR/copy_<c>/) and of "
+                     "the ensemble, which votes with the summed output spike counts [%(default)s]")
     run.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     run.add_argument("--verbose", action="store_true", help="per-epoch firing rates; tracebacks on errors")
     run.add_argument("--init-weights", metavar="FILE",
@@ -276,8 +301,8 @@ def _load_data(config: Config, data_dir):
     return load_run_data(config, data_dir)
 
 
-def _load_weights(path, network=None):
-    """The weights file (or run folder) ``path``, validated; with ``network``, also its shape.
+def _load_weights(path, config=None):
+    """The weights file (or run folder) ``path``, validated; with ``config``, also its shape.
 
     A missing, damaged or foreign file raises ResultsError naming it.
     """
@@ -286,16 +311,16 @@ def _load_weights(path, network=None):
     if path is None:
         return None
     weights = load_weights(path)
-    if network is not None:
-        _check_shapes(Path(path), weights, network)
+    if config is not None:
+        _check_shapes(Path(path), weights, config)
     return weights
 
 
-def _check_shapes(path: Path, weights, network) -> None:
+def _check_shapes(path: Path, weights, config: Config) -> None:
     from ed_brian.network import check_weight_shapes, expected_synapse_counts
 
     try:
-        check_weight_shapes(weights, expected_synapse_counts(network))
+        check_weight_shapes(weights, expected_synapse_counts(config.network, config.copies))
     except ConfigError as error:
         raise ResultsError(f"{path}: {error}") from None
 
@@ -305,7 +330,7 @@ def _config_and_data(args, compile: bool = True):
 
     config = config_from_args(args)
     require(DeviceSpec.of(config, compile=compile))
-    weights = _load_weights(args.init_weights, config.network)
+    weights = _load_weights(args.init_weights, config)
     for flag in ("ami", "batch"):
         if getattr(args, flag) is not None:
             print(f"ed-brian: note: --{flag} has no effect in the spiking model (see --help)", file=sys.stderr)
@@ -397,7 +422,11 @@ def run_train(args: argparse.Namespace) -> int:
                                  "folder of an ed-brian train run?)")
         config = results.read_config(folder)
         checkpoint = results.load_checkpoint(folder)
-        _check_shapes(folder / results.CHECKPOINT_FILE, checkpoint.weights, config.network)
+        _check_shapes(folder / results.CHECKPOINT_FILE, checkpoint.weights, config)
+        if (checkpoint.copy_predictions is None) != (config.copies == 1) or (
+                checkpoint.copy_predictions is not None and checkpoint.copy_predictions.shape[1] != config.copies):
+            raise ResultsError(f"{folder / results.CHECKPOINT_FILE}: its copies do not match the "
+                               f"{config.copies} of {folder / 'config.json'}; not this run's checkpoint")
         total = config.epochs * (config.n_train + config.n_test)
         if checkpoint.trial > total:
             raise ResultsError(f"{folder / results.CHECKPOINT_FILE}: at trial {checkpoint.trial}, beyond the "
@@ -465,7 +494,12 @@ def run_train(args: argparse.Namespace) -> int:
 
         written = draw_all(folder, figures)
         print(f"{len(written)} figures in {figures}", file=sys.stderr)
+    for c, own in enumerate(result.copies):
+        print(f"copy {c}: final test accuracy {own.epochs[-1].test_accuracy:.2f} % "
+              f"(best {max(m.test_accuracy for m in own.epochs):.2f} %)")
     best = max(m.test_accuracy for m in result.epochs)
+    if result.copies:
+        print(f"ensemble of {config.copies} copies (summed output counts):", end=" ")
     print(f"final test accuracy {result.epochs[-1].test_accuracy:.2f} % (best {best:.2f} %); saved in {folder}")
     return 0
 
@@ -491,10 +525,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
         cuda_fixed_grid=(config.cuda_fixed_grid if device == config.device
                          else DeviceForms.fastest(device, config.model).cuda_fixed_grid),
     )
-    weights = _load_weights(folder / "weights.npz", config.network)
+    weights = _load_weights(folder / "weights.npz", config)
     dataset = _load_data(config, args.data_dir)
-    accuracy = evaluate(config, dataset, weights, args.project_dir)
-    print(f"test accuracy {accuracy:.2f} % on the first {config.n_test} test images ({config.device})")
+    accuracy, copies = evaluate(config, dataset, weights, args.project_dir, per_copy=True)
+    for c, own in enumerate(copies if config.copies > 1 else []):
+        print(f"copy {c}: test accuracy {own:.2f} %")
+    what = f"ensemble of {config.copies} copies: " if config.copies > 1 else ""
+    print(f"{what}test accuracy {accuracy:.2f} % on the first {config.n_test} test images ({config.device})")
     return 0
 
 

@@ -254,7 +254,9 @@ PARAMETERS: dict[str, Parameter] = {
     "test": Parameter(("n_test",), "int", doc="test trials: the first N test images, the same every epoch"),
     "no_shuffle": Parameter(("shuffle",), "bool", invert=True, doc="present training images in file order"),
     "epochs": Parameter(("epochs",), "int", doc="epochs of training, each followed by the test set"),
-    "seed": Parameter(("seed",), "int", doc="seeds Brian2's random numbers and the training order"),
+    "seed": Parameter(("seed",), "int", doc="seeds the Poisson input spikes, the training order and (without weight_seed) the initial weights"),
+    "weight_seed": Parameter(("weight_seed",), "optional_int", doc="seeds the initial weights (None: seed); copy c of a packed run gets weight_seed + c"),
+    "copies": Parameter(("copies",), "int", doc="independent ED networks packed in one Brian2 network, sharing the input spikes (--model lif)"),
     "model": Parameter(("model",), "str", doc='"lif", "simple" or "frelu"'),
     "hidden": Parameter(("network", "hidden"), "hidden", doc="hidden units per class network, per layer: 256, (256, 128) or \"256,128\""),
     "n_classes": Parameter(("network", "n_classes"), "int", doc="output units, one class network each"),
@@ -293,11 +295,38 @@ PARAMETERS: dict[str, Parameter] = {
     "cuda_fixed_grid": Parameter(("cuda_fixed_grid",), "bool", doc="cuda_standalone: spike propagation on a fixed grid"),
 }
 
+# Parameters that may differ between the copies of a packed run (ed_brian.copies):
+# a list or tuple of values, one per copy, or a comma-separated string on the
+# command line. Everything else is shared by every copy.
+COPY_PARAMETERS = ("lr", "lr_decay", "dif", "w1", "w2", "I_bias", "weight_seed")
+
+
+def _copy_list(name: str, value) -> list | None:
+    """``value`` as a list of per-copy values, or None for a single value."""
+
+    if isinstance(value, str):
+        parts = [part.strip() for part in value.split(",")]
+        kind = float if PARAMETERS[name].kind == "float" else int
+        try:
+            return [kind(part) for part in parts]
+        except ValueError:
+            raise ConfigError(f"{name} takes a number, or one per copy comma-separated (got {value!r})") from None
+    if isinstance(value, np.ndarray) and value.ndim == 0:  # a scalar Quantity, say
+        return None
+    if isinstance(value, (list, tuple, np.ndarray)):
+        values = list(value)
+        if not values:
+            raise ConfigError(f"{name} got an empty list of per-copy values")
+        return values
+    return None
+
+
 # Fields of Config that no flag names directly; dataclasses.replace passes them.
 _FIELDS = {
     "n_train": Parameter(("n_train",), "int"),
     "n_test": Parameter(("n_test",), "int"),
     "shuffle": Parameter(("shuffle",), "bool"),
+    "copy_values": Parameter(("copy_values",), "copy_values"),
 }
 
 
@@ -334,7 +363,9 @@ def convert(name: str, value, parameter: Parameter | None = None):
             unit = f" (a number in {p.unit}, or a Brian2 quantity)" if p.unit else ""
             raise ConfigError(f"{name} takes a number{unit} (got {value!r})")
         return float(value)
-    if p.kind == "int":
+    if p.kind == "optional_int" and value is None:
+        return None
+    if p.kind in ("int", "optional_int"):
         if not (isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))):
             raise ConfigError(f"{name} takes a whole number (got {value!r})")
         return int(value)
@@ -424,6 +455,11 @@ class Config:
     codegen: str = "auto"  # runtime code generation target: auto, numpy, cython
     threads: int = 0  # OpenMP threads (cpp_standalone)
     cuda_fixed_grid: bool = False  # cuda_standalone: spike propagation without host round trips
+    copies: int = 1  # ED networks packed in one Brian2 network (ed_brian.copies)
+    weight_seed: int | None = None  # seed of the initial weights; None: seed
+    # Per-copy values of COPY_PARAMETERS, as ((name, (value of copy 0, ...)), ...);
+    # the scalar slot of such a parameter holds copy 0's value.
+    copy_values: tuple = ()
 
     def __init__(self, network: NetworkConfig | None = None, **parameters):
         values = {f.name: f.default_factory() if f.default is dataclasses.MISSING else f.default
@@ -433,9 +469,16 @@ class Config:
                 raise ConfigError(f"network takes a NetworkConfig (got {type(network).__name__}); "
                                   "or give its parameters by name, e.g. Config(hidden=256, tau_m=20*ms)")
             values["network"] = network
+        per_copy = {name: tuple(values) for name, values in parameters.pop("copy_values", None) or ()}
         # Fields first, then flags: Config.replace(train=...) overrides the n_train it passes.
         ordered = sorted(parameters.items(), key=lambda item: item[0] in PARAMETERS)
         for name, value in ordered:
+            if name in COPY_PARAMETERS:
+                per_copy.pop(name, None)  # a value given by name replaces earlier per-copy values
+                listed = _copy_list(name, value)
+                if listed is not None:
+                    per_copy[name] = tuple(convert(name, v) for v in listed)
+                    value = listed[0]
             p = _FIELDS.get(name) or PARAMETERS.get(name)
             if p is None:
                 close = difflib.get_close_matches(name, [*PARAMETERS, *_FIELDS], n=1)
@@ -448,6 +491,14 @@ class Config:
                 values["network"] = _set(values["network"], p.path[1:], value)
             else:
                 values[p.path[0]] = value
+        for name, copy_value in per_copy.items():
+            p = PARAMETERS[name]
+            first = copy_value[0]
+            if p.path[0] == "network":
+                values["network"] = _set(values["network"], p.path[1:], first)
+            else:
+                values[p.path[0]] = first
+        values["copy_values"] = tuple((name, per_copy[name]) for name in COPY_PARAMETERS if name in per_copy)
         for name, value in values.items():
             object.__setattr__(self, name, value)
         self.validate()
@@ -462,7 +513,31 @@ class Config:
             value = object.__getattribute__(value, attr)
         if p.invert:
             value = not value
+        values = dict(object.__getattribute__(self, "copy_values")).get(name)
+        if values is not None:  # per-copy values: a tuple, copy by copy
+            return tuple(v * _units()[p.unit] for v in values) if p.unit else values
         return value * _units()[p.unit] if p.unit else value
+
+    def copy_config(self, copy: int) -> "Config":
+        """The single-network Config of copy ``copy`` of a packed run: its own values
+        of COPY_PARAMETERS and its weight seed, one copy. A run of it gives copy
+        ``copy``'s spikes and weights exactly (ed_brian.copies)."""
+        if not 0 <= copy < self.copies:
+            raise ConfigError(f"copy {copy} does not exist: this run has {self.copies} copies")
+        changes = {name: values[copy] for name, values in self.copy_values}
+        changes["weight_seed"] = self.weight_seeds[copy]
+        current = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        current.update(copies=1, copy_values=())
+        return type(self)(**{**current, **changes})
+
+    @property
+    def weight_seeds(self) -> tuple[int, ...]:
+        """The seed of each copy's initial weights: weight_seed (or seed) + copy, unless given per copy."""
+        given = dict(self.copy_values).get("weight_seed")
+        if given is not None:
+            return tuple(given)
+        base = self.seed if self.weight_seed is None else self.weight_seed
+        return tuple(base + copy for copy in range(self.copies))
 
     def replace(self, **changes) -> "Config":
         """A new Config with ``changes`` (flat names, as in the constructor), validated again."""
@@ -479,6 +554,20 @@ class Config:
         return f"Config({', '.join(f'{name}={value!r}' for name, value in changed.items())})"
 
     def validate(self) -> None:
+        if self.copies < 1:
+            raise ConfigError(f"--copies must be >= 1 (got {self.copies})")
+        for name, values in self.copy_values:
+            if len(values) != self.copies:
+                raise ConfigError(f"{name} has {len(values)} per-copy values for {self.copies} copies "
+                                  f"(give one value, or one per copy)")
+        if self.copies > 1 and self.model != "lif":
+            raise ConfigError("--copies is for --model lif; the other models build one network")
+        if self.copy_values:
+            for copy in range(self.copies):
+                try:
+                    self.copy_config(copy)
+                except ConfigError as error:
+                    raise ConfigError(f"copy {copy}: {error}") from None
         for name in ("n_train", "n_test", "epochs"):
             if getattr(self, name) <= 0:
                 flag = {"n_train": "--train", "n_test": "--test", "epochs": "--epochs"}[name]
@@ -534,6 +623,8 @@ class Config:
         net["lif"] = LIFParams(**net["lif"])
         net["input"] = InputParams(**net["input"])
         net["ed"] = EDParams(**net["ed"])
+        data = dict(data)
+        data["copy_values"] = tuple((name, tuple(values)) for name, values in data.get("copy_values", ()))
         return cls(**{**data, "network": NetworkConfig(**net)})
 
 

@@ -17,27 +17,13 @@ from brian2 import Subgroup, get_device
 
 from ed_brian import devices, results
 from ed_brian.config import RunConfig
+from ed_brian.copies import initial_weights
 from ed_brian.data import Dataset
 from ed_brian.network import expected_synapse_counts
 from ed_brian.schedule import Phase, Schedule
 from ed_brian.train import EpochMetrics, Trainer, epoch_metrics, predict
 
 EXPORT_FILE = "ed_brian_export.json"
-
-
-def initial_weights(config: RunConfig) -> dict[str, np.ndarray]:
-    """Initial magnitudes ~ U(w1, w2) drawn in NumPy from ``config.seed``, one array per projection.
-
-    An exported project and the points of a standalone sweep start from these
-    (Brian2's own draw happens inside the compiled program); pass them to
-    :func:`train` as ``initial_weights`` to reproduce such a run.
-    """
-    rng = np.random.default_rng([config.seed, 1])
-    ed = config.network.ed
-    return {
-        f"{name}/w": rng.uniform(ed.w_min, ed.w_max, count)
-        for name, count in expected_synapse_counts(config.network).items()
-    }
 
 
 def _array_map(trainer: Trainer) -> dict[str, dict]:

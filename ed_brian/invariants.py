@@ -11,9 +11,9 @@ class InvariantError(RuntimeError):
     """The network broke a rule the ED method guarantees; results are not to be trusted."""
 
 
-def unit_types(config: NetworkConfig) -> dict[str, np.ndarray]:
-    """+1/-1 type of every unit of every layer, as network.py assigns them."""
-    K = config.n_classes
+def unit_types(config: NetworkConfig, copies: int = 1) -> dict[str, np.ndarray]:
+    """+1/-1 type of every unit of every layer (of ``copies`` packed copies), as network.py assigns them."""
+    K = config.n_classes * copies
     types = {"relay": 1 - 2 * (np.arange(2 * config.n_pixels) % 2)}
     for number, size in enumerate(config.hidden, start=1):
         types[f"hidden_{number}"] = 1 - 2 * ((np.arange(K * size) % size) % 2)
@@ -22,9 +22,9 @@ def unit_types(config: NetworkConfig) -> dict[str, np.ndarray]:
     return types
 
 
-def check_weights(config: NetworkConfig, weights: dict[str, np.ndarray]) -> None:
+def check_weights(config: NetworkConfig, weights: dict[str, np.ndarray], copies: int = 1) -> None:
     """Every magnitude finite and >= 0, every sign s_pre * s_post; raises InvariantError."""
-    types = unit_types(config)
+    types = unit_types(config, copies)
     for key in (k for k in weights if k.endswith("/w")):
         name = key[: -len("/w")]
         w, i, j, sign = (weights[f"{name}/{field}"] for field in ("w", "i", "j", "sign"))

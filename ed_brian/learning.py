@@ -16,9 +16,11 @@ Three ``run_regularly`` operations, in this order, then apply the rule:
    kept apart from the magnitude.
 
 The schedule's ``prev_*`` TimedArrays describe trial k-1 at time k*T.
-``prev_learn`` is that trial's learning factor: 0 on test trials, so both
-amines and every update are zero; ``lr_decay**(epoch-1)`` on training trials.
-It scales the amines released, and so every update of the trial.
+``prev_learn(t, copy)`` is that trial's learning factor for each packed copy
+of the network: 0 on test trials, so both amines and every update are zero;
+``lr_decay**(epoch-1)`` (the copy's lr_decay) on training trials. It scales
+the amines released, and so every update of the trial. Every copy trains on
+the same trials, so units shared by all copies read copy 0's column.
 
 Activities: a = clip(count / n_ref, 0, 1), where n_ref is the count at the
 layer's reference rate. f'(a) = s (1 - s) uses the smoothed estimate
@@ -40,7 +42,7 @@ fac_inh = lr * amine_gain * smoothed * (1 - smoothed) * amine_inh
 _PRE_SPLIT = """
 act_exc = activity * int(ptype > 0)
 act_inh = activity * int(ptype < 0)
-learn_pending = int(prev_learn(t) > 0)
+learn_pending = int(prev_learn(t, 0) > 0)
 """
 
 # What the prediction (argmax over output units) compares after a trial.
@@ -66,9 +68,9 @@ _OUTPUT_TEMPLATE = (
     """
 activity = clip(count / n_ref, 0, 1)
 score = READOUT
-target = int(network == prev_label(t))
-amine_exc = prev_learn(t) * clip(target - ERROR_ACTIVITY, 0, inf)
-amine_inh = prev_learn(t) * clip(ERROR_ACTIVITY - target, 0, inf)
+target = int(network % n_classes == prev_label(t))
+amine_exc = prev_learn(t, copy) * clip(target - ERROR_ACTIVITY, 0, inf)
+amine_inh = prev_learn(t, copy) * clip(ERROR_ACTIVITY - target, 0, inf)
 """
     + _POST_FACTOR
     + """

@@ -110,8 +110,9 @@ class EDNetwork:
                 if "spikes_total" in layer.variables}
 
 
-def layer_sizes(config: NetworkConfig) -> dict[str, int]:
-    K = config.n_classes
+def layer_sizes(config: NetworkConfig, copies: int = 1) -> dict[str, int]:
+    """Units per layer; ``copies`` packed networks share the relay."""
+    K = config.n_classes * copies
     sizes = {"relay": 2 * config.n_pixels}
     sizes.update({f"hidden_{n}": K * size for n, size in enumerate(config.hidden, start=1)})
     sizes["output"] = K
@@ -124,6 +125,11 @@ def layer_sizes(config: NetworkConfig) -> dict[str, int]:
 INPUT_HASH = "(((i * 31 + j * 17 + 7) % 9973) * ((i * 13 + j * 29 + 3) % 9973)) % 1000"
 
 
+def input_hash(units_per_copy: int) -> str:
+    """INPUT_HASH of a packed first layer: every copy has the pattern of a single network."""
+    return INPUT_HASH.replace("j", f"(j % {units_per_copy})")
+
+
 def input_threshold(fraction: float) -> int:
     return int(round(1000 * fraction))
 
@@ -134,9 +140,12 @@ def input_mask(n_relay: int, n_first: int, fraction: float) -> np.ndarray:
     return eval(INPUT_HASH, {}, {"i": i, "j": j}) < input_threshold(fraction)
 
 
-def expected_synapse_counts(config: NetworkConfig) -> dict[str, int]:
+def expected_synapse_counts(config: NetworkConfig, copies: int = 1) -> dict[str, int]:
     """Synapses per projection: the relay reaches every first-layer unit, deeper
-    layers connect all-to-all within each class network."""
+    layers connect all-to-all within each class network; ``copies`` times that
+    for packed copies."""
+    if copies != 1:
+        return {name: copies * count for name, count in expected_synapse_counts(config).items()}
     names = list(layer_sizes(config))
     sizes = layer_sizes(config)
     K = config.n_classes
@@ -170,20 +179,34 @@ def check_weight_shapes(weights: dict[str, np.ndarray], expected_counts: dict[st
             raise ConfigError(f"the weights file has negative or non-finite magnitudes in {name}")
 
 
-def schedule_values(schedule: Schedule) -> dict[str, np.ndarray]:
-    """The per-trial TimedArray values of ``schedule``, by TimedArray name."""
+def learn_table(schedule: Schedule, decays=None) -> np.ndarray:
+    """(trials, copies) learning factors: 0 on test trials, ``decay**(epoch-1)`` on the
+    training trials of each epoch, a column per copy's lr_decay (None: the schedule's own)."""
+    if decays is None:
+        return schedule.learn[:, None]
+    table = np.zeros((schedule.n_trials, len(decays)))
+    for phase in schedule.phases:
+        if phase.kind == "train":
+            # The schedule's own expression, so that one copy gives schedule.learn exactly.
+            table[phase.start : phase.stop] = [decay ** (phase.epoch - 1) for decay in decays]
+    return table
+
+
+def schedule_values(schedule: Schedule, decays=None) -> dict[str, np.ndarray]:
+    """The per-trial TimedArray values of ``schedule``, by TimedArray name; ``prev_learn``
+    has a column per copy (``decays``: each copy's lr_decay)."""
     return {
         "trial_image": schedule.image,
         "prev_image": schedule.previous(schedule.image),
         "prev_label": schedule.previous(schedule.label, fill=-1),
-        "prev_learn": schedule.previous(schedule.learn),
+        "prev_learn": np.concatenate([np.zeros((1, len(decays) if decays else 1)), learn_table(schedule, decays)]),
     }
 
 
-def time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object) -> dict:
+def time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object, decays=None) -> dict:
     # Image k is row k of `pixels`, looked up at time k seconds: a table, not a signal.
     tables = {"pixels": TimedArray(pixel_table, dt=1 * second, name="pixels")}
-    for name, values in schedule_values(schedule).items():
+    for name, values in schedule_values(schedule, decays).items():
         tables[name] = TimedArray(values, dt=trial, name=name)
     return tables
 
@@ -194,12 +217,11 @@ def _learn_events(config: NetworkConfig, presynaptic: bool) -> dict | None:
     return None
 
 
-def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace, presynaptic=True,
-               learning_variables: str = lif.LEARNING_VARIABLES) -> NeuronGroup:
+def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace, presynaptic=True) -> NeuronGroup:
     p = config.lif
     group = NeuronGroup(
         n,
-        lif.LIF_EQUATIONS + lif.UNIT_VARIABLES + learning_variables + amine,
+        lif.LIF_EQUATIONS + lif.UNIT_VARIABLES + lif.LEARNING_VARIABLES + amine,
         threshold=lif.LIF_THRESHOLD,
         reset=lif.LIF_RESET,
         refractory=lif.LIF_REFRACTORY,
@@ -215,11 +237,19 @@ def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace
     group.tau_m = p.tau_m * ms
     group.tau_ref = p.tau_ref * ms
     group.R_m = p.R_m * Mohm
-    group.I_bias = p.I_bias * nA
     group.v = "v_rest"
-    group.lr = config.ed.lr
     group.n_ref = config.ed.activity_rate * config.input.sim_time * 1e-3
     return group
+
+
+def set_copy_values(layer, copies: list[NetworkConfig], units_per_copy: int, gains: list[float]) -> None:
+    """Give ``layer`` (a group or Subgroup of ``len(copies)`` blocks of units) each
+    copy's learning rate, tonic current and amine factor (``gains``, per copy)."""
+    per_unit = lambda values: np.repeat(np.asarray(values, dtype=float), units_per_copy)
+    layer.copy = np.repeat(np.arange(len(copies)), units_per_copy)
+    layer.lr = per_unit([c.ed.lr for c in copies])
+    layer.I_bias = per_unit([c.lif.I_bias for c in copies]) * nA
+    layer.amine_gain = per_unit(gains)
 
 
 # Every pathway acts in the step of its event. Given to the constructor, a
@@ -268,23 +298,18 @@ def learn_events_on_trial_clock(sources, synapses, trial_clock: Clock) -> None:
         syn.learning._clock = trial_clock
 
 
-def connect_class_networks(syn: Synapses, n_classes: int, ed, input_fraction: float = 1.0) -> None:
+def connect_class_networks(syn: Synapses, n_networks: int, input_fraction: float = 1.0, copies: int = 1) -> None:
     """The relay reaches every unit of the next layer (or ``input_fraction`` of the
-    relay reaches each, by INPUT_HASH); deeper layers connect within a class
-    network only. Magnitudes start ~ U(w_min, w_max), drawn by Brian2."""
+    relay reaches each, by INPUT_HASH, the same pattern in every copy); deeper
+    layers connect within a class network only (``n_networks``: classes times
+    copies). Initial magnitudes are set by the trainer (ed_brian.copies)."""
     if syn.source.name == "relay" and input_fraction < 1:
-        syn.connect(condition=f"{INPUT_HASH} < {input_threshold(input_fraction)}")
+        syn.connect(condition=f"{input_hash(len(syn.target) // copies)} < {input_threshold(input_fraction)}")
     elif syn.source.name == "relay":
         syn.connect()
     else:
-        size_post = len(syn.target) // n_classes
+        size_post = len(syn.target) // n_networks
         syn.connect(j=f"k for k in range(network_pre * {size_post}, (network_pre + 1) * {size_post})")
-    draw_magnitudes(syn, ed)
-
-
-def draw_magnitudes(syn: Synapses, ed) -> None:
-    """Initial magnitudes ~ U(w_min, w_max), from Brian2's random numbers."""
-    syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
 
 
 def synaptic_jump(config: NetworkConfig, from_relay: bool = False):
@@ -346,20 +371,22 @@ def bias_units(config: NetworkConfig, clock, trial_clock, namespace) -> NeuronGr
     return bias
 
 
-def learning_stats(relay: NeuronGroup, first_hidden: NeuronGroup, trial_clock: Clock):
+def learning_stats(relay: NeuronGroup, first_hidden: NeuronGroup, trial_clock: Clock, copies: int = 1):
     """Objects that total, after every trial, what the mean |dw| of the first projection needs.
 
     sum_ij a_i f_j = (sum_E a)(sum fac_exc) + (sum_I a)(sum fac_inh): four sums,
-    taken by summed variables at the trial boundary. Returns (objects, monitor).
+    taken by summed variables at the trial boundary, one unit per packed copy.
+    Returns (objects, monitor).
     """
-    stats = NeuronGroup(1, lif.STATS_EQUATIONS, clock=trial_clock, name="learning_stats")
+    stats = NeuronGroup(copies, lif.STATS_EQUATIONS, clock=trial_clock, name="learning_stats")
     objects = [stats]
     for group, model in ((relay, lif.RELAY_TO_STATS), (first_hidden, lif.HIDDEN_TO_STATS)):
         link = Synapses(group, stats, model=model, clock=trial_clock, name=f"{group.name}_to_stats")
-        link.connect()
+        # The relay is every copy's; a hidden unit belongs to one.
+        link.connect() if group is relay or copies == 1 else link.connect(j="copy_pre")
         objects.append(link)
     monitor = StateMonitor(stats, ["exc_activity", "inh_activity", "fac_exc_total", "fac_inh_total"],
-                           record=0, clock=trial_clock, when="end", name="learning_stats_monitor")
+                           record=True, clock=trial_clock, when="end", name="learning_stats_monitor")
     return [*objects, monitor], monitor
 
 
@@ -430,22 +457,25 @@ def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[l
     return [poisson, drive], relay
 
 
-def lif_layers(config: NetworkConfig, gains: list[float], clock, namespace) -> tuple[list[NeuronGroup], NeuronGroup]:
+def lif_layers(config: NetworkConfig, copies: list[NetworkConfig], gains: list[list[float]], clock,
+               namespace) -> tuple[list[NeuronGroup], NeuronGroup]:
     """A NeuronGroup per hidden layer and one for the outputs: (hidden, output).
 
-    Hidden units read the amines of their class's output unit through linked variables.
+    Hidden units read the amines of their class's output unit through linked
+    variables. ``gains[c][l]``: copy c's amine factor of hidden layer l.
     """
-    K = config.n_classes
-    output = _lif_group(K, config, lif.OUTPUT_AMINE, "output", clock, namespace, presynaptic=False)
+    K, C = config.n_classes, len(copies)
+    output = _lif_group(C * K, config, lif.OUTPUT_AMINE, "output", clock, namespace, presynaptic=False)
     _set_output_types(output)
+    set_copy_values(output, copies, K, [1.0] * C)
     hidden = []
-    for number, (size, gain) in enumerate(zip(config.hidden, gains), start=1):
-        group = _lif_group(K * size, config, lif.HIDDEN_AMINE, f"hidden_{number}", clock, namespace)
+    for number, size in enumerate(config.hidden, start=1):
+        group = _lif_group(C * K * size, config, lif.HIDDEN_AMINE, f"hidden_{number}", clock, namespace)
         _set_hidden_types(group, size)
-        class_of_unit = np.repeat(np.arange(K), size)
-        group.amine_exc = linked_var(output, "amine_exc", index=class_of_unit)
-        group.amine_inh = linked_var(output, "amine_inh", index=class_of_unit)
-        group.amine_gain = gain
+        network_of_unit = np.repeat(np.arange(C * K), size)
+        group.amine_exc = linked_var(output, "amine_exc", index=network_of_unit)
+        group.amine_inh = linked_var(output, "amine_inh", index=network_of_unit)
+        set_copy_values(group, copies, K * size, [g[number - 1] for g in gains])
         hidden.append(group)
     return hidden, output
 
@@ -458,10 +488,9 @@ def owning_groups(layers) -> list[NeuronGroup]:
 
 
 def _set_output_types(output) -> None:
-    """Output unit n is excitatory, belongs to class n and gets its amine undiluted."""
+    """Output unit n is excitatory and belongs to class network n (class n % K of copy n // K)."""
     output.ptype = 1
     output.network = "i"
-    output.amine_gain = 1.0
 
 
 def _set_hidden_types(group, size: int) -> None:
@@ -469,7 +498,8 @@ def _set_hidden_types(group, size: int) -> None:
     group.network = f"i // {size}"
 
 
-def one_lif_group(config: NetworkConfig, gains: list[float], clock, trial_clock, namespace):
+def one_lif_group(config: NetworkConfig, copies: list[NetworkConfig], gains: list[list[float]], clock,
+                  trial_clock, namespace):
     """Every hidden and output unit in one NeuronGroup, each layer a named Subgroup.
 
     The same units, synapses and numbers as ``lif_layers``, with one state
@@ -478,21 +508,19 @@ def one_lif_group(config: NetworkConfig, gains: list[float], clock, trial_clock,
     amines it releases in release_exc/inh; a Synapses object per hidden layer
     copies them to that layer's units of the class at each trial boundary.
     """
-    K = config.n_classes
-    sizes = [K * size for size in config.hidden] + [K]
-    # Each layer has its own amine factor: a per-unit constant here.
-    per_unit_gain = lif.LEARNING_VARIABLES.replace("amine_gain : 1 (shared, constant)", "amine_gain : 1 (constant)")
-    group = _lif_group(sum(sizes), config, lif.ONE_GROUP_AMINE, "lif_units", clock, namespace,
-                       learning_variables=per_unit_gain)
+    K, C = config.n_classes, len(copies)
+    sizes = [C * K * size for size in config.hidden] + [C * K]
+    group = _lif_group(sum(sizes), config, lif.ONE_GROUP_AMINE, "lif_units", clock, namespace)
     starts = np.cumsum([0, *sizes])
     layers = [Subgroup(group, start, stop, name=f"hidden_{number}")
               for number, (start, stop) in enumerate(zip(starts[:-2], starts[1:-1]), start=1)]
     output = Subgroup(group, starts[-2], starts[-1], name="output")
     _set_output_types(output)
+    set_copy_values(output, copies, K, [1.0] * C)
     diffusion = []
-    for layer, size, gain in zip(layers, config.hidden, gains):
+    for number, (layer, size) in enumerate(zip(layers, config.hidden)):
         _set_hidden_types(layer, size)
-        layer.amine_gain = gain
+        set_copy_values(layer, copies, K * size, [g[number] for g in gains])
         link = Synapses(output, layer, clock=trial_clock, name=f"output_to_{layer.name}_amine")
         link.connect(j=f"k for k in range(i * {size}, (i + 1) * {size})")
         # After the output boundary has released the amines, before the hidden boundaries read them.
@@ -502,29 +530,38 @@ def one_lif_group(config: NetworkConfig, gains: list[float], clock, trial_clock,
     return [group, *layers, output, *diffusion], layers, output
 
 
-def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Schedule) -> EDNetwork:
+def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Schedule,
+                  copies: list[NetworkConfig] | None = None) -> EDNetwork:
     """The whole network for ``schedule`` over ``pixel_table`` (images x 784, in [0, 1]).
 
-    Call ``brian2.seed`` first: initial weights and Poisson spikes come from
-    Brian2's random numbers, so that every device draws them the same way.
+    ``copies``: the NetworkConfig of each packed copy (default: ``config``
+    alone). They share ``config``'s shape, input and LIF constants and differ in
+    ed_brian.config.COPY_PARAMETERS; unit blocks of copy c follow those of
+    copy c-1 in every hidden and output layer, and all copies read one relay.
+
+    Call ``brian2.seed`` first: the Poisson spikes come from Brian2's random
+    numbers, so that every device draws them the same way. The synapses start
+    at zero; the trainer sets their initial magnitudes.
     """
-    K, inp, ed = config.n_classes, config.input, config.ed
+    copies = copies or [config]
+    K, C, inp, ed = config.n_classes, len(copies), config.input, config.ed
     trial = inp.sim_time * ms
     # One clock for the dynamics and one for the trial boundaries, shared by all.
     # The dynamics use defaultclock: brian2cuda's synapse code refers to it by name.
     clock = defaultclock
     clock.dt = inp.dt * ms
     trial_clock = Clock(trial, name="trial_clock")
-    tables = time_tables(pixel_table, schedule, trial)
-    namespace = dict(tables, max_rate=inp.max_rate * Hz)
+    # One network learns with the schedule's own factors; packed copies each with their lr_decay.
+    tables = time_tables(pixel_table, schedule, trial, [c.ed.lr_decay for c in copies] if len(copies) > 1 else None)
+    namespace = dict(tables, max_rate=inp.max_rate * Hz, n_classes=K)
 
     source_objects, relay = input_layer(config, clock, trial_clock, namespace)
 
-    gains = learning.amine_gains(len(config.hidden), ed.dif, ed.diffusion)
+    gains = [learning.amine_gains(len(config.hidden), c.ed.dif, c.ed.diffusion) for c in copies]
     if config.lif_groups == "one":
-        lif_objects, hidden, output = one_lif_group(config, gains, clock, trial_clock, namespace)
+        lif_objects, hidden, output = one_lif_group(config, copies, gains, clock, trial_clock, namespace)
     else:
-        hidden, output = lif_layers(config, gains, clock, namespace)
+        hidden, output = lif_layers(config, copies, gains, clock, namespace)
         lif_objects = [*hidden, output]
 
     layers = [relay, *hidden, output]
@@ -532,7 +569,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     w_gain = synaptic_jump(config)
     for pre, post in zip(layers[:-1], layers[1:]):
         syn = _projection(pre, post, f"{pre.name}_to_{post.name}", clock, trial_clock, namespace, ed.learning)
-        connect_class_networks(syn, K, ed, config.input_fraction)
+        connect_class_networks(syn, C * K, config.input_fraction, C)
         syn.w_gain = synaptic_jump(config, from_relay=pre is relay)
         synapses.append(syn)
     # Learn events belong to whole groups: with one LIF group, to that group.
@@ -543,7 +580,6 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         for post in layers[1:]:
             syn = _projection(bias, post, f"bias_to_{post.name}", clock, trial_clock, namespace, ed.learning)
             syn.connect()
-            draw_magnitudes(syn, ed)
             syn.w_gain = w_gain
             bias_synapses.append(syn)
         bias_objects = [bias, *bias_synapses]
@@ -573,7 +609,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         output, ["score", f"{released}_exc", f"{released}_inh"], record=True, clock=trial_clock, when="start",
         order=learning.ORDER_UNITS, name="output_scores",
     )
-    stats, stats_monitor = learning_stats(relay, hidden[0], trial_clock)
+    stats, stats_monitor = learning_stats(relay, hidden[0], trial_clock, C)
     network = Network(*source_objects, relay, *lif_objects, *synapses, *bias_objects, scores, *stats, name="ed_network")
     return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial, tables, stats_monitor, bias,
                      bias_synapses)

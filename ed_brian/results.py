@@ -273,24 +273,33 @@ def set_epochs(folder: Path, epochs: int) -> RunConfig:
     return config
 
 
-def write_metrics(folder: Path, rows) -> None:
-    """All epochs so far, one row each: accuracies in %, seconds, and each layer's mean firing rate."""
+def write_metrics(folder: Path, rows, copy_rows=None) -> None:
+    """All epochs so far, one row each: accuracies in %, seconds, and each layer's mean firing rate.
+
+    A packed run's rows are the ensemble's; ``copy_rows`` (each copy's epochs)
+    add every copy's accuracies as copy_<c>_train_accuracy and copy_<c>_test_accuracy.
+    """
+    copy_rows = copy_rows or []
 
     def write(path: Path) -> None:
         with path.open("w", newline="") as f:
             writer = csv.writer(f)
             layers = list(rows[0].mean_rates) if rows else []
-            writer.writerow([*METRICS_FIELDS, *(f"rate_{name}_hz" for name in layers)])
-            for row in rows:
+            copy_columns = [f"copy_{c}_{kind}_accuracy" for c in range(len(copy_rows)) for kind in ("train", "test")]
+            writer.writerow([*METRICS_FIELDS, *copy_columns, *(f"rate_{name}_hz" for name in layers)])
+            for number, row in enumerate(rows):
+                copies = [f"{getattr(own[number], f'{kind}_accuracy'):.2f}"
+                          for own in copy_rows for kind in ("train", "test")]
                 writer.writerow(
                     [row.epoch, f"{row.train_accuracy:.2f}", f"{row.test_accuracy:.2f}", f"{row.seconds:.2f}",
-                     *(f"{row.mean_rates.get(name, float('nan')):.2f}" for name in layers)]
+                     *copies, *(f"{row.mean_rates.get(name, float('nan')):.2f}" for name in layers)]
                 )
 
     _replace(folder / "metrics.csv", write)
 
 
 _RATE_COLUMN = re.compile(r"rate_(.+)_hz")
+_COPY_COLUMN = re.compile(r"copy_(\d+)_(train|test)_accuracy")
 
 
 def read_metrics(folder: Path) -> list[dict[str, float]]:
@@ -309,7 +318,9 @@ def read_metrics(folder: Path) -> list[dict[str, float]]:
     if not lines:
         raise _fail(path, f"empty; expected the header {expected}[,rate_<layer>_hz...]")
     header = lines[0]
-    rates = header[len(METRICS_FIELDS):]
+    extra = header[len(METRICS_FIELDS):]
+    copies = [name for name in extra if _COPY_COLUMN.fullmatch(name)]
+    rates = [name for name in extra if name not in copies]
     if (tuple(header[: len(METRICS_FIELDS)]) != METRICS_FIELDS or len(set(header)) != len(header)
             or not all(_RATE_COLUMN.fullmatch(name) for name in rates)):
         raise _fail(path, f"its header {_one_line(','.join(header), 80)!r} is not {expected}[,rate_<layer>_hz...]; "
@@ -328,7 +339,7 @@ def read_metrics(folder: Path) -> list[dict[str, float]]:
         epoch = number - 1
         if row["epoch"] != epoch:
             raise _fail(path, f"line {number} is epoch {row['epoch']}, expected {epoch} (epochs 1, 2, ... in order)")
-        for name in ("train_accuracy", "test_accuracy"):
+        for name in ("train_accuracy", "test_accuracy", *copies):
             if not 0 <= row[name] <= 100:
                 raise _fail(path, f"line {number}: {name} {row[name]} is not a percentage")
         if not (math.isfinite(row["seconds"]) and row["seconds"] >= 0):
@@ -390,6 +401,9 @@ def save_checkpoint(folder: Path, checkpoint) -> None:
         "epochs": [dataclasses.asdict(m) for m in checkpoint.epochs],
     }
     arrays = {f"weights/{key}": value for key, value in checkpoint.weights.items()}
+    if checkpoint.copy_predictions is not None:
+        meta["copy_epochs"] = [[dataclasses.asdict(m) for m in own] for own in checkpoint.copy_epochs]
+        arrays["copy_predictions"] = checkpoint.copy_predictions
     arrays.update({f"random/{key}": value for key, value in (checkpoint.random_state or {}).items()})
 
     def write(path: Path) -> None:
@@ -461,6 +475,16 @@ def load_checkpoint(folder: Path):
     epochs = _epoch_metrics(path, meta["epochs"])
     predictions = checked.get("predictions", "iu", ndim=1, length=trial)
     checked.within("predictions", predictions, -1)
+    copy_predictions = checked.get("copy_predictions", "iu", ndim=2, length=trial, optional=True)
+    copy_epochs = None
+    if copy_predictions is not None:
+        checked.within("copy_predictions", copy_predictions, -1)
+        own = meta.get("copy_epochs")
+        if not isinstance(own, list) or len(own) != copy_predictions.shape[1]:
+            raise _fail(path, "meta copy_epochs does not list the epochs of every copy")
+        copy_epochs = [_epoch_metrics(path, epochs) for epochs in own]
+        if any(len(e) != len(epochs) for e in copy_epochs):
+            raise _fail(path, "meta copy_epochs and epochs have different lengths")
     weights = _check_weights(checked, "weights/")
     random = {key[len("random/"):]: value for key, value in checked.arrays.items() if key.startswith("random/")}
     if random:
@@ -480,6 +504,8 @@ def load_checkpoint(folder: Path):
         epochs=epochs,
         epoch_seconds=float(meta["epoch_seconds"]),
         random_state=random or None,
+        copy_predictions=copy_predictions,
+        copy_epochs=copy_epochs,
     )
 
 
@@ -488,6 +514,8 @@ def save_trials(folder: Path, result, class_names) -> None:
     schedule = result.schedule
     amines = np.full((schedule.n_trials, result.scores.shape[1], 2), np.nan)
     mean_dw = np.full(schedule.n_trials, np.nan)
+    scores = np.full((schedule.n_trials, result.scores.shape[1]), np.nan)
+    scores[result.first_trial :] = result.scores
     if result.amines is not None:
         amines[result.first_trial :] = result.amines
     if result.mean_dw is not None:
@@ -502,7 +530,10 @@ def save_trials(folder: Path, result, class_names) -> None:
         mean_dw=mean_dw,
         test_rows=np.arange(last_test.start, last_test.stop),
         class_names=np.array(class_names),
+        scores=scores,
     )
+    if result.copies:
+        arrays["copy_prediction"] = np.stack([own.predictions for own in result.copies], axis=1)
     write_npz(Path(folder) / TRIALS_FILE, arrays)
 
 
@@ -519,8 +550,17 @@ def load_trials(folder: Path) -> dict[str, np.ndarray]:
     names = checked.get("class_names", "U", ndim=1)
     K = len(names)
     amines = checked.get("amines", "f", ndim=3, length=n)
-    if amines.shape[1:] != (K, 2):
-        raise checked.fail(f"'amines' has shape {amines.shape}, expected ({n}, {K}, 2)")
+    # Packed copies: every copy's output units.
+    if amines.shape[2] != 2 or amines.shape[1] % K or not amines.shape[1]:
+        raise checked.fail(f"'amines' has shape {amines.shape}, expected ({n}, {K} (x copies), 2)")
+    scores = checked.get("scores", "f", ndim=2, length=n, optional=True)
+    if scores is not None and scores.shape[1] != amines.shape[1]:
+        raise checked.fail(f"'scores' has shape {scores.shape}, expected ({n}, {amines.shape[1]})")
+    copy_prediction = checked.get("copy_prediction", "iu", ndim=2, length=n, optional=True)
+    if copy_prediction is not None:
+        if copy_prediction.shape[1] * K != amines.shape[1]:
+            raise checked.fail(f"'copy_prediction' has {copy_prediction.shape[1]} copies, 'amines' {amines.shape[1] // K}")
+        checked.within("copy_prediction", copy_prediction, -1, K)
     checked.get("mean_dw", "f", ndim=1, length=n, optional=True)
     test_rows = checked.get("test_rows", "iu", ndim=1)
     checked.within("label", label, 0, K)
@@ -595,13 +635,20 @@ def save_run(folder: str | os.PathLike, result, dataset) -> Path:
         except ResultsError:
             pass  # replaced below
     write_config(folder, result.config, **{**earlier, "dataset_source": dataset.source})
-    write_metrics(folder, result.epochs)
+    write_metrics(folder, result.epochs, [own.epochs for own in result.copies])
     save_weights(folder, result.weights)
     save_trials(folder, result, dataset.class_names)
     if result.recordings is not None:
         rows = result.schedule.image[result.recordings["trials"]]
         save_recordings(folder, {**result.recordings, "images": pixel_table(dataset)[rows]})
+    for c, own in enumerate(result.copies):
+        save_run(folder / copy_folder(c), own, dataset)
     return folder
+
+
+def copy_folder(copy: int) -> str:
+    """The subfolder of a packed run's results that holds copy ``copy``'s (a complete run folder)."""
+    return f"copy_{copy}"
 
 
 @dataclasses.dataclass
@@ -641,6 +688,11 @@ class Run:
     def test_accuracy(self) -> float:
         """The last epoch's test accuracy, %."""
         return self.metrics[-1].test_accuracy
+
+    @property
+    def copies(self) -> list["Run"]:
+        """A packed run's copies, each a Run of its own folder (``copy_<c>``); [] for one network."""
+        return [load_run(self.folder / copy_folder(c)) for c in range(self.config.copies)]
 
 
 def load_run(folder: str | os.PathLike) -> Run:

@@ -18,7 +18,7 @@ import brian2
 import numpy as np
 from brian2 import get_device, ms
 
-from ed_brian import devices
+from ed_brian import copies as packing, devices
 from ed_brian.config import ConfigError, RunConfig
 from ed_brian.data import Dataset, check_data
 from ed_brian.invariants import InvariantError, check_weights, layer_warnings
@@ -49,6 +49,10 @@ class Checkpoint:
     epochs: list[EpochMetrics]  # the finished epochs
     epoch_seconds: float = 0.0  # wall time already spent in the unfinished epoch
     random_state: dict | None = None  # Brian2's random numbers at the first step of trial ``trial``
+    # Packed copies (config.copies > 1): every copy's predictions (trial x copies)
+    # and finished epochs; ``predictions`` and ``epochs`` are then the ensemble's.
+    copy_predictions: np.ndarray | None = None
+    copy_epochs: list | None = None
 
 
 class Interrupted(Exception):
@@ -69,6 +73,12 @@ class TrainingResult:
     count plus the membrane's progress to threshold, trials x classes) and
     ``amines`` (A+ and A- of every output unit after each trial) start at
     ``first_trial``. Save it all with :func:`save_run`.
+
+    A packed run (``config.copies`` > 1) keeps the ensemble here: ``epochs``
+    and ``predictions`` from the summed output counts of all copies, with the
+    packed network's ``weights``, ``scores`` and ``amines`` (every copy's output
+    units); ``copies`` holds each copy's own result, as a single run of
+    ``config.copy_config(c)`` would return it.
     """
 
     config: RunConfig
@@ -83,6 +93,7 @@ class TrainingResult:
     warnings: list[str] = field(default_factory=list)  # silent or saturated layers
     amines: np.ndarray | None = None  # (n_trials - first_trial, K, 2): A+ and A- of every output unit
     mean_dw: np.ndarray | None = None  # (n_trials - first_trial,): mean |dw| of the first projection
+    copies: list = field(default_factory=list)  # packed runs: each copy's TrainingResult
 
 
 def pixel_table(dataset: Dataset) -> np.ndarray:
@@ -168,10 +179,17 @@ class Trainer:
         if network.ed.learning == "auto":
             mode = "event" if config.model == "lif" else "dense"
             network = replace(network, ed=replace(network.ed, learning=mode))
-        build = {"lif": build_network, "simple": simple.build, "frelu": frelu.build}[config.model]
-        self.net: EDNetwork = build(network, pixel_table(dataset), self.schedule.tail(start_trial))
-        if initial_weights is not None:
-            self.net.set_weights(initial_weights, expected_synapse_counts(config.network))
+        tail = self.schedule.tail(start_trial)
+        if config.model == "lif":
+            copies = [replace(config.copy_config(c).network, ed=replace(config.copy_config(c).network.ed,
+                                                                          learning=network.ed.learning))
+                      for c in range(config.copies)] if config.copies > 1 else None
+            self.net: EDNetwork = build_network(network, pixel_table(dataset), tail, copies)
+        else:
+            self.net = {"simple": simple.build, "frelu": frelu.build}[config.model](network, pixel_table(dataset), tail)
+        if initial_weights is None:
+            initial_weights = packing.initial_weights(config)
+        self.net.set_weights(initial_weights, expected_synapse_counts(config.network, config.copies))
         self.dt = config.network.input.dt * ms
         self.recorder = None
         if record is not None:
@@ -327,7 +345,7 @@ class Trainer:
             self.profile_seconds[name] = self.profile_seconds.get(name, 0.0) + float(seconds)
 
     def scores(self, start: int, stop: int) -> np.ndarray:
-        """Output scores (trials x K) of trials [start, stop), once simulated."""
+        """Output scores (trials x K; packed copies: trials x copies*K) of trials [start, stop), once simulated."""
         # Sample k of the monitor holds the scores of (local) trial k-1.
         first = start - self.offset + 1
         return np.array(self.net.score_monitor.score[:, first : first + stop - start]).T
@@ -337,8 +355,9 @@ class Trainer:
         return np.array(self.net.tables["pixels"].values[self.schedule.image[trial]])
 
     def predictions(self, start: int, stop: int) -> np.ndarray:
-        """Predicted class of trials [start, stop), once simulated (the most output spikes)."""
-        return predict(self.scores(start, stop))
+        """Predicted class of trials [start, stop), once simulated (the most output spikes;
+        packed copies: the ensemble's, from the summed counts)."""
+        return ensemble_predictions(self.scores(start, stop), self.config)
 
     def amines(self, start: int, stop: int) -> np.ndarray:
         """A+ and A- released by every output unit after trials [start, stop) (trials x K x 2)."""
@@ -349,19 +368,28 @@ class Trainer:
                          for name in mon.record_variables[1:]], axis=-1)
 
     def mean_dw(self, start: int, stop: int) -> np.ndarray:
-        """Mean |dw| over the relay -> hidden_1 synapses after each of trials [start, stop)."""
+        """Mean |dw| over the relay -> hidden_1 synapses after each of trials [start, stop)
+        (packed copies: trials x copies, each over its own synapses)."""
         first = start - self.offset + 1
         mon = self.net.stats_monitor
-        part = lambda name: np.array(getattr(mon, name)[0, first : first + stop - start])
+        part = lambda name: np.array(getattr(mon, name)[:, first : first + stop - start]).T
         total = part("exc_activity") * part("fac_exc_total") + part("inh_activity") * part("fac_inh_total")
-        return total / len(self.net.synapses[0])
+        mean = total / (len(self.net.synapses[0]) // self.config.copies)
+        return mean[:, 0] if self.config.copies == 1 else mean
 
     def mean_rates(self, seconds_simulated: float) -> dict[str, float]:
-        """Mean firing rate (Hz) of each layer since the last call (standalone: since the start)."""
+        """Mean firing rate (Hz) of each layer since the last call (standalone: since the start).
+
+        With packed copies, ``copy_rates`` then holds each copy's (the relay is every copy's)."""
         now = self.net.spike_totals()
         before = self._spikes_before or {name: 0 for name in now}
         self._spikes_before = now
-        return {name: float((now[name] - before[name]).mean() / seconds_simulated) for name in now}
+        spikes = {name: (now[name] - before[name]) / seconds_simulated for name in now}
+        C = self.config.copies
+        self.copy_rates = [
+            {name: float((rate if name == "relay" else rate.reshape(C, -1)[c]).mean()) for name, rate in spikes.items()}
+            for c in range(C)]
+        return {name: float(rate.mean()) for name, rate in spikes.items()}
 
     def build_and_run(self, on_progress: Callable[[Phase, float], None] | None = None) -> devices.StandaloneTimes:
         """Build and run the standalone program of every queued trial.
@@ -383,6 +411,18 @@ class Trainer:
             on_progress(phase, trial)
 
         return report
+
+
+def copy_predictions_of(scores: np.ndarray, config: RunConfig) -> np.ndarray:
+    """Every copy's predicted class (trials x copies) from packed output scores."""
+    return np.argmax(packing.copy_scores(scores, config.copies), axis=2)
+
+
+def ensemble_predictions(scores: np.ndarray, config: RunConfig) -> np.ndarray:
+    """The predicted class of every trial: the one network's, or the ensemble's of packed copies."""
+    if config.copies == 1:
+        return predict(scores)
+    return predict(packing.ensemble_scores(packing.copy_scores(scores, config.copies), config.network.ed.readout))
 
 
 def accuracy(schedule: Schedule, predictions: np.ndarray, phase: Phase) -> float:
@@ -454,23 +494,29 @@ def train(
     schedule = trainer.schedule
     if start >= schedule.n_trials:
         raise ConfigError("nothing to resume: this run has finished all its epochs")
-    K = config.network.n_classes
+    K, C = config.network.n_classes, config.copies
     trial_seconds = config.network.input.sim_time * 1e-3
     predictions = np.full(schedule.n_trials, -1, dtype=np.int64)
-    scores = np.zeros((schedule.n_trials - start, K))
+    copy_predictions = np.full((schedule.n_trials, C), -1, dtype=np.int64)
+    scores = np.zeros((schedule.n_trials - start, C * K))
     epochs = list(resume.epochs) if resume else []
+    copy_epochs = [list(e) for e in resume.copy_epochs] if resume and C > 1 else [[] for _ in range(C)]
     epoch_seconds = resume.epoch_seconds if resume else 0.0
     if resume:
         predictions[:start] = resume.predictions
+        if C > 1:
+            copy_predictions[:start] = resume.copy_predictions
     pending = [pair for pair in epoch_pairs(schedule) if pair[1].stop > start]
 
     def record(a: int, b: int) -> None:
         scores[a - start : b - start] = trainer.scores(a, b)
-        predictions[a:b] = predict(scores[a - start : b - start])
+        predictions[a:b] = ensemble_predictions(scores[a - start : b - start], config)
+        copy_predictions[a:b] = copy_predictions_of(scores[a - start : b - start], config)
 
     def checkpoint(trial: int, seconds: float) -> Checkpoint:
+        packed = (copy_predictions[:trial].copy(), [list(e) for e in copy_epochs]) if C > 1 else (None, None)
         return Checkpoint(trial, trainer.net.weights(), predictions[:trial].copy(), list(epochs), seconds,
-                          trainer.random_state)
+                          trainer.random_state, *packed)
 
     times = None
     if trainer.device.standalone:
@@ -509,6 +555,10 @@ def train(
             rates,
         )
         epochs.append(metrics)
+        for c in range(C if C > 1 else 0):
+            copy_epochs[c].append(EpochMetrics(
+                train_phase.epoch, accuracy(schedule, copy_predictions[:, c], train_phase),
+                accuracy(schedule, copy_predictions[:, c], test_phase), seconds, trainer.copy_rates[c]))
         if on_epoch:
             on_epoch(metrics)
         if on_checkpoint:
@@ -517,10 +567,12 @@ def train(
         if should_stop and should_stop() and test_phase.stop < schedule.n_trials:
             raise Interrupted(checkpoint(test_phase.stop, 0.0))
     weights = trainer.net.weights()
-    check_weights(config.network, weights)
+    check_weights(config.network, weights, C)
     if not np.all(np.isfinite(scores)):
         raise InvariantError("output scores contain NaN or infinite values")
-    return TrainingResult(
+    amines = trainer.amines(start, schedule.n_trials)
+    mean_dw = trainer.mean_dw(start, schedule.n_trials)
+    result = TrainingResult(
         config=config,
         epochs=epochs,
         weights=weights,
@@ -530,18 +582,44 @@ def train(
         first_trial=start,
         standalone_times=times,
         recordings=trainer.recorder.arrays(start) if trainer.recorder else None,
-        amines=trainer.amines(start, schedule.n_trials),
-        mean_dw=trainer.mean_dw(start, schedule.n_trials),
+        amines=amines,
+        mean_dw=mean_dw if C == 1 else mean_dw.mean(axis=1),
         warnings=layer_warnings(config.network, epochs[-1].mean_rates) if epochs else [],
     )
+    if C > 1:
+        result.copies = _copy_results(result, copy_epochs, copy_predictions, mean_dw)
+    return result
+
+
+def _copy_results(result: TrainingResult, copy_epochs: list, copy_predictions: np.ndarray,
+                  mean_dw: np.ndarray) -> list[TrainingResult]:
+    """Each copy's TrainingResult, as a single run of its ``copy_config`` returns it."""
+    from ed_brian.network import learn_table
+
+    config, K = result.config, result.config.network.n_classes
+    scores = packing.copy_scores(result.scores, config.copies)
+    out = []
+    for c, weights in enumerate(packing.split_weights(result.weights, config)):
+        own = config.copy_config(c)
+        schedule = replace(result.schedule, learn=learn_table(result.schedule, [own.network.ed.lr_decay])[:, 0])
+        out.append(TrainingResult(
+            config=own, epochs=copy_epochs[c], weights=weights, predictions=copy_predictions[:, c].copy(),
+            scores=scores[:, c].copy(), schedule=schedule, first_trial=result.first_trial,
+            standalone_times=result.standalone_times, amines=result.amines[:, c * K : (c + 1) * K].copy(),
+            mean_dw=mean_dw[:, c].copy(),
+            warnings=layer_warnings(own.network, copy_epochs[c][-1].mean_rates) if copy_epochs[c] else [],
+        ))
+    return out
 
 
 def evaluate(config: RunConfig, dataset: Dataset, weights: dict | str | Path, project_dir: str | Path | None = None,
-             on_progress: Callable[[Phase, float], None] | None = None) -> float:
+             on_progress: Callable[[Phase, float], None] | None = None, per_copy: bool = False):
     """Test accuracy (%) of ``weights`` on the first ``config.test`` test images, learning off.
 
     ``weights``: a result's ``weights`` or a path to a ``weights.npz`` (or its
-    run folder), from any device; it runs on ``config.device``.
+    run folder), from any device; it runs on ``config.device``. With packed
+    copies, the ensemble's accuracy (summed output counts). ``per_copy``
+    returns (that accuracy, [accuracy of each copy]).
     """
     trainer = build(config, dataset, weights, project_dir=project_dir, test_only=True)
     schedule = trainer.schedule
@@ -549,7 +627,12 @@ def evaluate(config: RunConfig, dataset: Dataset, weights: dict | str | Path, pr
     trainer.queue_all()
     if trainer.device.standalone:
         trainer.build_and_run(on_progress)
-    return accuracy(schedule, predict(trainer.scores(phase.start, phase.stop)), phase)
+    scores = trainer.scores(phase.start, phase.stop)
+    overall = accuracy(schedule, ensemble_predictions(scores, config), phase)
+    if not per_copy:
+        return overall
+    own = copy_predictions_of(scores, config)
+    return overall, [accuracy(schedule, own[:, c], phase) for c in range(config.copies)]
 
 
 def build(config: RunConfig, dataset: Dataset, weights: dict | str | Path | None = None,
@@ -631,10 +714,12 @@ class StandaloneSession:
             # run_args last for one run: without new images the compiled-in ones are shown.
             labels = self.labels if data is None else (data.train_labels, data.test_labels)
             schedule = run_schedule(config, *labels, config.seed if shuffle_seed is None else shuffle_seed)
-            for name, values in schedule_values(schedule).items():
+            decays = [config.copy_config(c).network.ed.lr_decay for c in range(config.copies)] \
+                if config.copies > 1 else None
+            for name, values in schedule_values(schedule, decays).items():
                 run_args[net.tables[name]] = values
         if initial_weights is not None:
-            check_weight_shapes(initial_weights, expected_synapse_counts(config.network))
+            check_weight_shapes(initial_weights, expected_synapse_counts(config.network, config.copies))
             for syn in net.projections:
                 run_args[syn.w] = np.asarray(initial_weights[f"{syn.name}/w"], dtype=float)
         if lr is not None:

@@ -61,8 +61,8 @@ rate = activity
 OUTPUT_STEP = FRELU + """
 score = activity
 target = int(network == prev_label(t))
-amine_exc = prev_learn(t) * clip(target - activity, 0, inf)
-amine_inh = prev_learn(t) * clip(activity - target, 0, inf)
+amine_exc = prev_learn(t, 0) * clip(target - activity, 0, inf)
+amine_inh = prev_learn(t, 0) * clip(activity - target, 0, inf)
 """ + _FACTOR
 
 
@@ -118,7 +118,7 @@ def build(config, pixel_table: np.ndarray, schedule):
     for pre, post in zip(layers[:-1], layers[1:]):
         syn = Synapses(pre, post, model=RATE_SYNAPSE, clock=trial_clock, name=f"{pre.name}_to_{post.name}",
                        namespace=namespace)
-        connect_class_networks(syn, K, ed)
+        connect_class_networks(syn, K)
         summed = syn.summed_updaters["u_post"]
         summed.when, summed.order = "start", next(order)
         code = OUTPUT_STEP if post is output else FRELU + _SPLIT

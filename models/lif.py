@@ -30,11 +30,14 @@ learn_pending : integer        # 1 from a training trial's boundary until the un
 UNIT_VARIABLES = TRIAL_COUNT + UNIT_STATE
 
 # Postsynaptic side of the ED update: units that receive learned synapses.
+# Learning rate and diffusion factor are per unit: each packed copy of the
+# network (ed_brian.copies) has its own.
 LEARNING_VARIABLES = """
 fac_exc : 1                    # update factor for synapses from E units
 fac_inh : 1                    # update factor for synapses from I units
-lr : 1 (shared, constant)      # learning rate alpha
-amine_gain : 1 (shared, constant)  # diffusion factor of this layer's amine
+lr : 1 (constant)              # learning rate alpha of the unit's copy
+amine_gain : 1 (constant)      # diffusion factor of the amine reaching the unit's layer
+copy : integer (constant)      # which packed copy of the network the unit belongs to
 """
 
 OUTPUT_AMINE = """
@@ -75,7 +78,7 @@ v_reset : volt (shared, constant)
 tau_m : second (shared, constant)
 tau_ref : second (shared, constant)
 R_m : ohm (shared, constant)
-I_bias : amp (shared, constant)
+I_bias : amp (constant)        # per unit: each packed copy has its own
 """
 LIF_THRESHOLD = "v > v_threshold"
 LIF_RESET = """

@@ -92,6 +92,8 @@ def build(config, pixel_table: np.ndarray, schedule):
     # Hidden and output units: leaky integrate-and-fire neurons with a tonic
     # current that holds them just below threshold (the default I_bias).
     # The learning factors below are filled in at the end of every trial.
+    # I_bias, lr and amine_gain are per unit, as in models/lif.py (where each
+    # packed copy has its own), so that both models do the same arithmetic.
     neuron = unit + """
         dv/dt = (v_rest + R_m * I_bias - v) / tau_m : volt (unless refractory)
         v_rest : volt (shared, constant)
@@ -100,11 +102,11 @@ def build(config, pixel_table: np.ndarray, schedule):
         tau_m : second (shared, constant)
         tau_ref : second (shared, constant)
         R_m : ohm (shared, constant)
-        I_bias : amp (shared, constant)
+        I_bias : amp (constant)
         fac_exc : 1
         fac_inh : 1
-        lr : 1 (shared, constant)
-        amine_gain : 1 (shared, constant)
+        lr : 1 (constant)
+        amine_gain : 1 (constant)
         """
 
     def lif_group(n, amine, name):
@@ -153,7 +155,8 @@ def build(config, pixel_table: np.ndarray, schedule):
             syn.connect()  # every pixel copy reaches every hidden unit of every class
         else:
             syn.connect(j="network_pre")  # a hidden unit reaches its own class's output only
-        syn.w = f"{ed.w_min} + {ed.w_max - ed.w_min} * rand()"
+        # Initial magnitudes ~ U(w1, w2) are drawn in NumPy and set by the trainer
+        # (ed_brian.copies.initial_weights), the same on every device.
         syn.w_gain = w_gain
         synapses.append(syn)
 

@@ -53,6 +53,16 @@ def small_config(n_classes: int = 4, hidden=(6,), epochs: int = 1, n_train: int 
     )
 
 
+def with_initial_weights(net, config: NetworkConfig, seed: int = 1):
+    """``net`` (built by build_network) with the initial magnitudes a run of weight seed ``seed`` starts from."""
+    from ed_brian.copies import single_initial_weights
+    from ed_brian.network import expected_synapse_counts
+
+    net.set_weights(single_initial_weights(RunConfig(network=config, weight_seed=seed)),
+                    expected_synapse_counts(config))
+    return net
+
+
 def full_data_dir(name: str = "mnist") -> str:
     """The folder $ED_BRIAN_DATA names, if it holds the full ``name`` dataset.
 

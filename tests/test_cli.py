@@ -48,7 +48,7 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
         (["--tau_m", "0"], "--tau_m must be > 0"),
         (["--lr_decay", "1.5"], "--lr_decay must be in (0, 1]"),
         (["--spike_dt", "60", "--spike_sim_time", "50"], "is longer than --spike_sim_time"),
-        (["--lr", "abc"], "invalid float value"),
+        (["--lr", "abc"], "--lr: takes a number, or one per copy"),
         (["--mnist", "--data-dir", "/nonexistent/data"], "/nonexistent/data"),
         (["--train", "5000"], "fashion-subset has 1000 training images"),
         (["--train_pool", "5000"], "--train_pool 5000 asked, but fashion-subset has 1000"),

@@ -10,7 +10,7 @@ from ed_brian.models import frelu
 from ed_brian.schedule import Phase, Schedule
 from ed_brian.train import train
 
-from conftest import band_dataset, small_config
+from conftest import band_dataset, small_config, with_initial_weights
 
 
 def frelu_np(u, u0):
@@ -24,7 +24,7 @@ def test_forward_pass_and_update_follow_the_formulas():
     schedule = Schedule(np.array([0]), np.array([2]), np.array([1]), (Phase(1, "train", 0, 1),))
     use_runtime("numpy")
     brian2.seed(4)
-    net = frelu.build(config, pixels, schedule)
+    net = with_initial_weights(frelu.build(config, pixels, schedule), config)
     relay_spikes = SpikeMonitor(net.layers[0], name="relay_spikes")
     net.network.add(relay_spikes)
     relay_to_hidden, hidden_to_output = net.synapses

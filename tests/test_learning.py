@@ -13,7 +13,7 @@ from ed_brian.network import build_network, expected_synapse_counts, input_mask
 from ed_brian.schedule import Phase, Schedule, build_schedule
 from ed_brian.train import train
 
-from conftest import TONIC, band_dataset, small_config
+from conftest import TONIC, band_dataset, small_config, with_initial_weights
 
 
 def one_trial_schedule(label: int, learn: float = 1) -> Schedule:
@@ -75,7 +75,7 @@ def test_weight_change_matches_formula(input_activity, learning_mode, learn_fact
     label = 1
     use_runtime("numpy")
     brian2.seed(11)
-    net = build_network(config, pixels[None, :], one_trial_schedule(label, learn_factor))
+    net = with_initial_weights(build_network(config, pixels[None, :], one_trial_schedule(label, learn_factor)), config)
     monitors = [SpikeMonitor(group, name=f"{group.name}_spikes") for group in net.unit_groups]
     net.network.add(monitors)
     before = {syn.name: np.array(syn.w[:]) for syn in net.projections}
@@ -154,7 +154,7 @@ def test_event_driven_and_dense_learning_give_identical_runs(lif_groups, bias_ra
 def test_learn_events_are_checked_only_at_trial_boundaries():
     """The learn event's threshold, reset and pathways tick with the trial clock, not at every step."""
     config = NetworkConfig(hidden=(6,), n_classes=3, n_pixels=16, ed=EDParams(learning="event", bias_rate=100.0))
-    net = build_network(config, np.full((1, 16), 0.5), one_trial_schedule(0))
+    net = with_initial_weights(build_network(config, np.full((1, 16), 0.5), one_trial_schedule(0)), config)
     contained = [part for obj in net.network.objects for part in (obj, *obj.contained_objects)]
     learn_objects = {obj.name: obj.clock.name for obj in contained
                      if obj.name.endswith(("_learn_thresholder", "_learn_resetter", "_learning"))}
@@ -169,7 +169,7 @@ def test_a_synapse_stores_its_weight_but_no_delay_of_its_own(learning):
     # add 8 bytes per synapse and pathway (64 MB per program at hidden 256).
     config = NetworkConfig(hidden=(4,), n_classes=2, n_pixels=16, ed=EDParams(learning=learning, bias_rate=100.0))
     use_runtime("numpy")
-    net = build_network(config, np.full((1, 16), 0.8), one_trial_schedule(0))
+    net = with_initial_weights(build_network(config, np.full((1, 16), 0.8), one_trial_schedule(0)), config)
     pathways = [(syn, pathway) for syn in net.network.objects if isinstance(syn, brian2.Synapses)
                 for pathway in syn._pathways]
     assert {syn.name for syn, _ in pathways} == {"poisson_to_relay", "relay_to_hidden_1", "hidden_1_to_output",
@@ -188,7 +188,7 @@ def test_test_trials_do_not_change_weights():
     config = NetworkConfig(hidden=(4,), n_classes=2, n_pixels=16, input=InputParams(sim_time=20.0))
     use_runtime("numpy")
     brian2.seed(2)
-    net = build_network(config, np.full((1, 16), 0.8), one_trial_schedule(0, learn=0))
+    net = with_initial_weights(build_network(config, np.full((1, 16), 0.8), one_trial_schedule(0, learn=0)), config)
     before = net.weights()
     net.network.run(20 * ms + 1 * ms)
     after = net.weights()
@@ -228,7 +228,7 @@ def test_drive_readout_scores_the_net_synaptic_input_of_the_trial():
                            ed=EDParams(readout="drive"))
     use_runtime("numpy")
     brian2.seed(5)
-    net = build_network(config, np.full((1, 16), 0.7), one_trial_schedule(0, learn=0))
+    net = with_initial_weights(build_network(config, np.full((1, 16), 0.7), one_trial_schedule(0, learn=0)), config)
     hidden = net.layers[-2]
     spikes = SpikeMonitor(hidden, name="hidden_spikes")
     net.network.add(spikes)
@@ -247,7 +247,7 @@ def test_sparse_input_follows_the_fixed_pattern_on_every_target(codegen):
     config = NetworkConfig(hidden=(8,), n_classes=3, n_pixels=16, input_fraction=0.3)
     use_runtime(codegen)
     brian2.seed(1)
-    net = build_network(config, np.full((1, 16), 0.5), one_trial_schedule(0))
+    net = with_initial_weights(build_network(config, np.full((1, 16), 0.5), one_trial_schedule(0)), config)
     first = net.synapses[0]
     built = np.zeros((32, 24), dtype=bool)
     built[np.asarray(first.i[:]), np.asarray(first.j[:])] = True
@@ -256,5 +256,5 @@ def test_sparse_input_follows_the_fixed_pattern_on_every_target(codegen):
     assert 0.2 < mask.mean() < 0.4 and mask.any(axis=0).all()  # every unit gets some input
     assert len(first) == expected_synapse_counts(config)["relay_to_hidden_1"]
     dense = NetworkConfig(hidden=(8,), n_classes=3, n_pixels=16)
-    dense_first = build_network(dense, np.full((1, 16), 0.5), one_trial_schedule(0)).synapses[0]
+    dense_first = with_initial_weights(build_network(dense, np.full((1, 16), 0.5), one_trial_schedule(0)), dense).synapses[0]
     assert float(first.w_gain[:]) == pytest.approx(float(dense_first.w_gain[:]) / 0.3)
