@@ -256,6 +256,10 @@ def _other_parsers(sub) -> None:
                    help="run a --grid axis even when it cannot change any point (e.g. dif with one hidden layer "
                    "and --diffusion seed), which is refused otherwise")
     p.add_argument("--out", required=True, help="sweep folder")
+    p.add_argument("--pack", type=int, default=1, metavar="N",
+                   help="run up to N points that differ only in --lr, --lr_decay, --dif, --w1, --w2 or --I_bias "
+                   "(and share their seed) as the packed copies of one network and program (see train "
+                   "--copies); every point's results are those it has alone [%(default)s]")
 
     p = sub.add_parser("export", help="write a self-contained standalone C++/CUDA project of a training run",
                        description="Generate a cpp_standalone or cuda_standalone project that builds with "
@@ -619,7 +623,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     seeds = [config.seed + k for k in range(args.seeds)]
     total = len(points(grid, seeds))
     print(f"sweep: {total} runs into {args.out}", file=sys.stderr)
+    if args.pack < 1:
+        raise UsageError(f"--pack must be >= 1 (got {args.pack})")
     rows = sweep(config, grid, seeds, args.out, args.workers, args.scheduler, args.data_dir, allow_inert=True,
+                 pack=args.pack,
                  on_row=lambda r: print(f"{r['status']:6s} test {r['test_accuracy'] or '-':>6s} %  "
                                         + " ".join(f"{k}={r[k]}" for k in [*grid, 'seed']), file=sys.stderr))
     failed = [r for r in rows if r["status"] != "done"]

@@ -58,15 +58,15 @@ class MemoryEstimate:
 def estimate(config: Config, recorded_values: int = 0) -> MemoryEstimate:
     """The peak memory a run of ``config`` needs; ``recorded_values``: membrane samples
     and spikes a recording keeps (0 without one)."""
-    synapses = sum(expected_synapse_counts(config.network).values())
+    synapses = sum(expected_synapse_counts(config.network, config.copies).values())
     images = config.pool_size + config.n_test
     trials = config.epochs * (config.n_train + config.n_test)
     # float64 rows; a standalone run keeps the table in Python and in the program.
     copies = 1 if config.device == "runtime" else 2
     table = images * config.network.n_pixels * 8 * copies
-    # Output scores and amines (3 per class) and 4 learning totals per trial,
-    # in arrays that grow by doubling on the runtime device.
-    monitors = trials * (3 * config.network.n_classes + 4) * 8 * 2 + recorded_values * 16
+    # Output scores and amines (3 per class) and 4 learning totals per trial and
+    # copy, in arrays that grow by doubling on the runtime device.
+    monitors = trials * (3 * config.network.n_classes + 4) * config.copies * 8 * 2 + recorded_values * 16
     return MemoryEstimate(
         synapses=synapses,
         synapses_mb=synapses * BYTES_PER_SYNAPSE[config.device] / MB,

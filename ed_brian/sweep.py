@@ -10,6 +10,14 @@ On a standalone device each worker keeps its latest compiled program and
 reruns it with ``run_args`` for every point that differs from it only in
 learning rate or seed (the seed then sets the training order and the initial weights;
 the compiled Poisson stream is shared by those points).
+
+With ``pack`` > 1, points that differ only in parameters a packed copy may
+have of its own (ed_brian.config.COPY_PARAMETERS: lr, lr_decay, dif, w1, w2,
+I_bias) and share their seed run as the copies of one network, up to
+``pack`` at a time (ed_brian.copies): one build and one program for all of
+them, and on a GPU nearly the time of one. Each copy is exactly the point's
+own single run (same seed for the input, the order and its initial weights),
+so its folder and summary row are those the unpacked sweep writes.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ import brian2  # noqa: F401
 from ed_brian.config import ConfigError, RunConfig
 
 # Flags a grid may sweep (Config parameters of the same names).
-PARAMETERS = ("lr", "dif", "w1", "w2", "activity_rate", "bias_rate", "sig", "tau_m", "v_threshold", "I_bias", "q_syn",
+PARAMETERS = ("lr", "lr_decay", "dif", "w1", "w2", "activity_rate", "bias_rate", "sig", "tau_m", "v_threshold", "I_bias", "q_syn",
               "spike_max_rate", "hidden")
 POINT_FILE = "point.json"
 
@@ -117,6 +125,67 @@ def _train_standalone(config: RunConfig, dataset, folder: Path):
                                    initial_weights=initial_weights(config), lr=config.network.ed.lr)
 
 
+def packs(todo: list[dict], pack: int) -> list[list[dict]]:
+    """``todo`` in groups of at most ``pack`` points that may share one packed network:
+    equal in everything but COPY_PARAMETERS (their seed included)."""
+    from ed_brian.config import COPY_PARAMETERS
+
+    groups: dict[str, list[dict]] = {}
+    for point in todo:
+        shared = {name: value for name, value in point.items() if name not in COPY_PARAMETERS}
+        groups.setdefault(json.dumps(shared, sort_keys=True, default=str), []).append(point)
+    return [group[k : k + pack] for group in groups.values() for k in range(0, len(group), max(pack, 1))]
+
+
+def packed_config(base: RunConfig, group: list[dict]) -> RunConfig:
+    """One Config whose copy c is point c of ``group`` (every copy seeded with the points' seed)."""
+    from ed_brian.config import COPY_PARAMETERS
+
+    first = apply(base, group[0])
+    per_copy = {name: [point[name] for point in group] for name in group[0] if name in COPY_PARAMETERS}
+    return first.replace(copies=len(group), weight_seed=[first.seed] * len(group), **per_copy)
+
+
+def run_pack(base: dict, group: list[dict], out: str, data_dir: str | None) -> list[dict]:
+    """Train the points of ``group`` as the copies of one network (in a worker); their summary rows."""
+    from ed_brian import results
+    from ed_brian.data import load_run_data
+    from ed_brian.train import train
+
+    finished = [_finished(Path(out) / point_name(point)) for point in group]
+    if all(finished):
+        return finished
+    config = packed_config(RunConfig.from_dict(base), group)
+    dataset = load_run_data(config, data_dir)
+    start = time.perf_counter()
+    result = train(config, dataset)
+    seconds = time.perf_counter() - start
+    rows = []
+    for point, own in zip(group, result.copies):
+        folder = Path(out) / point_name(point)
+        folder.mkdir(parents=True, exist_ok=True)
+        results.write_config(folder, own.config, dataset_source=dataset.source, sweep_point=point_name(point),
+                             packed_with=[point_name(p) for p in group])
+        results.write_metrics(folder, own.epochs)
+        results.save_weights(folder, own.weights)
+        row = _row(point, own.epochs, seconds)
+        (folder / POINT_FILE).write_text(json.dumps(row))
+        rows.append(row)
+    return rows
+
+
+def _finished(folder: Path) -> dict | None:
+    """The summary row of a finished point in ``folder``, None if it has to run."""
+    from ed_brian.results import ResultsError, read_json
+
+    if not (folder / POINT_FILE).exists():
+        return None
+    try:
+        return read_json(folder / POINT_FILE, "sweep point record")
+    except ResultsError:
+        return None  # damaged: the point runs again and writes a new one
+
+
 def run_point(base: dict, point: dict, out: str, data_dir: str | None) -> dict:
     """Train one point into ``out/<name>`` (in a worker); returns its summary row."""
     from ed_brian import results
@@ -125,13 +194,9 @@ def run_point(base: dict, point: dict, out: str, data_dir: str | None) -> dict:
 
     folder = Path(out) / point_name(point)
     done = folder / POINT_FILE
-    if done.exists():
-        from ed_brian.results import ResultsError, read_json
-
-        try:
-            return read_json(done, "sweep point record")
-        except ResultsError:
-            pass  # damaged: the point runs again and writes a new one
+    finished = _finished(folder)
+    if finished:
+        return finished
     config = apply(RunConfig.from_dict(base), point)
     dataset = load_run_data(config, data_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -150,7 +215,7 @@ def run_point(base: dict, point: dict, out: str, data_dir: str | None) -> dict:
 
 def run_sweep(base: RunConfig, grid: dict[str, list], seeds: list[int], out: str | Path, workers: int = 0,
               scheduler: str | None = None, data_dir: str | None = None, on_row=None,
-              allow_inert: bool = False) -> list[dict]:
+              allow_inert: bool = False, pack: int = 1) -> list[dict]:
     """Train every point of ``grid`` for every seed on a Dask cluster; one results folder each.
 
     ``grid`` maps parameter names (``PARAMETERS``, e.g. ``"lr"``, ``"tau_m"``,
@@ -160,14 +225,23 @@ def run_sweep(base: RunConfig, grid: dict[str, list], seeds: list[int], out: str
     and ``accuracy.png``, and returns the summary rows; finished points are
     kept, so a stopped sweep resumes. An axis that cannot change any point
     (``dif`` with one hidden layer, say) is refused with ConfigError unless
-    ``allow_inert``. Dask's worker processes import the calling script again:
-    in a script, call this under ``if __name__ == "__main__":``.
+    ``allow_inert``. With ``pack`` > 1, points that differ only in lr,
+    lr_decay, dif, w1, w2 or I_bias run as the copies of one network, up to
+    ``pack`` per program, with the results each would have alone. Dask's
+    worker processes import the calling script again: in a script, call this
+    under ``if __name__ == "__main__":``.
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
     todo = points(grid, seeds)
+    if pack < 1:
+        raise ConfigError(f"--pack must be >= 1 (got {pack})")
     for point in todo:
         apply(base, point)  # bad values fail here, before any worker starts
+    groups = packs(todo, pack) if pack > 1 else [[point] for point in todo]
+    for group in groups:
+        if len(group) > 1:
+            packed_config(base, group)
     if not allow_inert:
         check_axes(base, grid)
     out = Path(out)
@@ -180,17 +254,26 @@ def run_sweep(base: RunConfig, grid: dict[str, list], seeds: list[int], out: str
                                      dashboard_address=None))
     rows = []
     try:
-        futures = {client.submit(run_point, base.to_dict(), point, str(out), data_dir, pure=False, retries=1): point
-                   for point in todo}
+        futures = {}
+        for group in groups:
+            if len(group) == 1:
+                futures[client.submit(run_point, base.to_dict(), group[0], str(out), data_dir, pure=False,
+                                      retries=1)] = group
+            else:
+                futures[client.submit(run_pack, base.to_dict(), group, str(out), data_dir, pure=False,
+                                      retries=1)] = group
         for future in as_completed(futures):
-            point = futures[future]
+            group = futures[future]
             try:
-                row = future.result()
+                done = future.result()
+                done = [done] if isinstance(done, dict) else done
             except Exception as error:  # a failed point is reported, the sweep goes on
-                row = _row(point, [], 0.0, status="failed", error=f"{type(error).__name__}: {error}")
-            rows.append(row)
-            if on_row:
-                on_row(row)
+                done = [_row(point, [], 0.0, status="failed", error=f"{type(error).__name__}: {error}")
+                        for point in group]
+            for row in done:
+                rows.append(row)
+                if on_row:
+                    on_row(row)
     finally:
         cluster = None if scheduler else client.cluster
         client.close()

@@ -89,3 +89,26 @@ def test_a_grid_axis_that_cannot_change_any_point_is_refused(tmp_path, capsys):
     with pytest.raises(ConfigError, match="--grid sig cannot change"):
         check_axes(config_from_args(build_parser().parse_args(["train"])), {"sig": [1.0, 2.0]})
     check_axes(config_from_args(build_parser().parse_args(["train", "--model", "frelu"])), {"sig": [1.0, 2.0]})
+
+
+def test_a_packed_sweep_gives_every_point_the_results_it_has_alone(tmp_path):
+    from ed_brian.results import load_weights, read_config, read_json
+
+    args = ["--train", "16", "--test", "8", "--hidden", "3", "--epochs", "1", "--spike_sim_time", "20",
+            "--codegen", "numpy", "--workers", "2", "--grid", "lr=0.1,0.3", "--grid", "w1=0.2,0.3",
+            "--grid", "hidden=3,4", "--seeds", "2"]
+    assert main(["sweep", *args, "--out", str(tmp_path / "alone")]) == 0
+    assert main(["sweep", *args, "--pack", "4", "--out", str(tmp_path / "packed")]) == 0
+    alone, packed = read_summary(tmp_path / "alone"), read_summary(tmp_path / "packed")
+    assert len(packed) == 16 and [r["status"] for r in packed] == ["done"] * 16
+    assert [(r["test_accuracy"], r["train_accuracy"]) for r in packed] == [
+        (r["test_accuracy"], r["train_accuracy"]) for r in alone]
+    for r in packed:
+        point = {"lr": float(r["lr"]), "w1": float(r["w1"]), "hidden": (int(r["hidden"]),), "seed": int(r["seed"])}
+        folder = tmp_path / "packed" / point_name(point)
+        # Four points (lr x w1) of one shape and seed shared one network.
+        assert read_config(folder).copies == 1
+        assert len(read_json(folder / "config.json", "config")["packed_with"]) == 4
+        mine, theirs = load_weights(folder), load_weights(tmp_path / "alone" / point_name(point))
+        for key, value in theirs.items():
+            assert (mine[key] == value).all(), key
