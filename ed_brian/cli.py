@@ -552,16 +552,16 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_collect(args: argparse.Namespace) -> int:
     from ed_brian import results
-    from ed_brian.export import EXPORT_FILE, collect_results
+    from ed_brian.export import EXPORT_FILE, collect_results, copy_metrics
 
     folder = Path(args.project_dir)
     if not (folder / EXPORT_FILE).exists():
         raise UsageError(f"{folder} is not an exported project (no {EXPORT_FILE})")
     try:
-        metrics, weights, _ = collect_results(folder)
+        metrics, weights, scores = collect_results(folder)
     except (FileNotFoundError, ValueError) as error:
         raise UsageError(str(error)) from None
-    results.write_metrics(folder, metrics)
+    results.write_metrics(folder, metrics, copy_metrics(folder, scores))
     results.save_weights(folder, weights)
     for m in metrics:
         print(f"epoch {m.epoch:3d}  train {m.train_accuracy:6.2f} %  test {m.test_accuracy:6.2f} %")

@@ -21,7 +21,7 @@ from ed_brian.copies import initial_weights
 from ed_brian.data import Dataset
 from ed_brian.network import expected_synapse_counts
 from ed_brian.schedule import Phase, Schedule
-from ed_brian.train import EpochMetrics, Trainer, epoch_metrics, predict
+from ed_brian.train import EpochMetrics, Trainer, copy_predictions_of, ensemble_predictions, epoch_metrics
 
 EXPORT_FILE = "ed_brian_export.json"
 
@@ -126,6 +126,9 @@ def _manifest(folder: Path) -> dict:
 def collect_results(folder: str | Path) -> tuple[list[EpochMetrics], dict[str, np.ndarray], np.ndarray]:
     """Per-epoch accuracies, weights and scores (trials x K) from a project that has run.
 
+    A packed run (``--copies``) gives the ensemble's accuracies, the packed
+    network's weights and every copy's scores (trials x copies*K).
+
     FileNotFoundError if the program has not written its results yet;
     :class:`ed_brian.results.ResultsError` (naming the file) if the manifest or
     a result file is damaged, truncated or not what the manifest describes.
@@ -156,7 +159,7 @@ def collect_results(folder: str | Path) -> tuple[list[EpochMetrics], dict[str, n
     def fail(name, what):
         return results.ResultsError(f"{folder / 'results' / manifest['arrays'][name]['file']}: {name} {what}")
 
-    K = config.network.n_classes
+    K = config.network.n_classes * config.copies
     phases = tuple(Phase(*p) for p in manifest["phases"])
     labels = np.asarray(manifest["labels"], dtype=np.int64)
     raw = load("scores")
@@ -188,8 +191,21 @@ def collect_results(folder: str | Path) -> tuple[list[EpochMetrics], dict[str, n
                 raise fail(f"{unit}/ptype", "has unit types other than -1 and +1")
         weights.update({f"{name}/i": i, f"{name}/j": j, f"{name}/w": w})
         weights[f"{name}/sign"] = (pre_type[i] * post_type[j]).astype(np.int8)
-    metrics = epoch_metrics(schedule, predict(scores))
+    metrics = epoch_metrics(schedule, ensemble_predictions(scores, config))
     return metrics, weights, scores
+
+
+def copy_metrics(folder: str | Path, scores: np.ndarray) -> list[list[EpochMetrics]]:
+    """Each copy's per-epoch accuracies from the scores :func:`collect_results` returned ([] for one network)."""
+    manifest = _manifest(Path(folder))
+    config = manifest["_config"]
+    if config.copies == 1:
+        return []
+    labels = np.asarray(manifest["labels"], dtype=np.int64)
+    schedule = Schedule(np.zeros_like(labels), labels, np.zeros_like(labels),
+                        tuple(Phase(*p) for p in manifest["phases"]))
+    own = copy_predictions_of(scores, config)
+    return [epoch_metrics(schedule, own[:, c]) for c in range(config.copies)]
 
 
 def _readme(config: RunConfig, out: Path) -> str:

@@ -214,7 +214,9 @@ def draw_all(folder: str | Path, out: str | Path | None = None, fmt: str = "png"
     """Redraw every figure the results folder has data for; returns the files written.
 
     Every file is read (and checked, see ``results.load_run``) before the first
-    figure is written.
+    figure is written. Of a packed run (``--copies``) the learning curves and
+    the confusion matrix are the ensemble's, the weights and learning
+    statistics copy 0's (each ``copy_<c>`` folder draws its own).
     """
     import dataclasses
 
@@ -226,15 +228,17 @@ def draw_all(folder: str | Path, out: str | Path | None = None, fmt: str = "png"
     trials = run.trials
     names = tuple(trials["class_names"]) if trials is not None else tuple(map(str, range(K)))
     written = []
+    first = run.copies[0] if run.config.copies > 1 else run
     if run.metrics:
         written.append(learning_curves([dataclasses.asdict(m) for m in run.metrics], out / f"learning_curves.{fmt}"))
-    if run.weights is not None:
-        written.append(effective_input_weights(run.weights, K, names, out / f"first_layer_weights.{fmt}"))
+    if first.weights is not None:
+        written.append(effective_input_weights(first.weights, K, names, out / f"first_layer_weights.{fmt}"))
     if trials is not None:
         test = trials["test_rows"]
         written.append(confusion_matrix(trials["label"][test], trials["prediction"][test], names,
                                         out / f"confusion_matrix.{fmt}"))
-        written.append(learning_statistics(trials["amines"], trials.get("mean_dw"), trials["learn"],
+    if first.trials is not None:
+        written.append(learning_statistics(first.trials["amines"], first.trials.get("mean_dw"), first.trials["learn"],
                                            out / f"learning_statistics.{fmt}"))
     if run.recordings is not None:
         rec = {k: np.asarray(v) for k, v in run.recordings.items()}
@@ -243,7 +247,8 @@ def draw_all(folder: str | Path, out: str | Path | None = None, fmt: str = "png"
         for layer in _layers(rec):
             if f"{layer}/v" in rec:
                 written.append(membrane_traces(rec, layer, out / f"membrane_{layer}.{fmt}"))
-        if "images" in rec and trials is not None and "output/spike_i" in rec:
+        # The heatmap's output row is one network's K units.
+        if "images" in rec and trials is not None and "output/spike_i" in rec and run.config.copies == 1:
             for trial, image in zip(recorded, rec["images"]):
                 if trial < len(trials["prediction"]):
                     written.append(activity_heatmap(
