@@ -47,6 +47,8 @@ def speed(args, extra: list[str]) -> None:
             print(out.stdout[-2000:], out.stderr[-3000:], file=sys.stderr)
             raise SystemExit(f"the benchmark of {n} copies failed (exit {out.returncode})")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        print(f"  {n} copies: train {rows[-1]['train_ms_per_trial']:.1f} ms, test {rows[-1]['test_ms_per_trial']:.1f} ms "
+              "per trial", flush=True)
     one = next((row for row in rows if row["copies"] == 1), None)
     print(f"\n{args.device}, hidden {args.hidden}, {rows[0]['dataset']}, {rows[0]['trials']} trials per phase")
     print("copies | train ms/trial | per copy | vs separate runs | test ms/trial | per copy | vs separate runs "

@@ -17,6 +17,8 @@
 # A full epoch, the speed target (event+grid+linked+one is what cuda_standalone builds by
 # default; 112 s of simulation on an H200, 2026-12-04):
 #   VARIANTS=event+grid+linked+one RUN_TIMEOUT=400 bash experiments/gpu_check.sh OUTDIR 60000
+# Packed copies (--copies), the time of N networks in one program against one:
+#   VARIANTS=event+grid+linked+one COPIES="1 4 16 64" bash experiments/gpu_check.sh OUTDIR 5000
 set -uo pipefail
 
 if [ "${1:-}" = "--prepare" ]; then
@@ -38,6 +40,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 PYTHONWARNINGS=ignore
 nvidia-smi -L; nvcc --version | tail -1; nproc
 python3 -c "import brian2, brian2cuda, numpy; print('brian2', brian2.__version__, 'brian2cuda', brian2cuda.__version__, 'numpy', numpy.__version__)"
+for copies in ${COPIES:-1}; do
 for hidden in ${HIDDEN:-256}; do
   for variant in ${VARIANTS:-dense dense+grid+linked+one event+grid+linked+one}; do
     mode=${variant%%+*}
@@ -46,15 +49,16 @@ for hidden in ${HIDDEN:-256}; do
     case "+$variant+" in *+grid+*) flags+=(--cuda-fixed-grid);; esac
     case "+$variant+" in *+linked+*) flags+=(--relay_input linked);; esac
     case "+$variant+" in *+one+*) flags+=(--lif_groups one);; esac
-    run="cuda_${variant//+/_}_h$hidden"
+    run="cuda_${variant//+/_}_h${hidden}_c$copies"
     start=$(date +%s)
     timeout "${RUN_TIMEOUT:-240}" python3 -m ed_brian train --device cuda_standalone "${flags[@]}" --mnist --data-dir .gpudata \
         --train "$n" --test 1000 --epochs 1 --hidden "$hidden" --lr 0.15 --spike_max_rate 150 \
-        --learning "$mode" --no-progress --out "$out/$run" --project-dir "/tmp/$run" \
+        --learning "$mode" --copies "$copies" --no-progress --out "$out/$run" --project-dir "/tmp/$run" \
         2>&1 | grep -v "nvcc warning" | tail -4
     echo "$run: wall $(( $(date +%s) - start )) s for $n + 1000 trials"
     # The simulation loop alone (Brian2's last_run_info: seconds, fraction completed).
     echo "$run: simulation loop $(cat "/tmp/$run/results/last_run_info.txt" 2>/dev/null) s for $n + 1000 trials"
     rm -f "$out/$run/weights.npz" "$out/$run/checkpoint.npz" "$out/$run/trials.npz"
   done
+done
 done

@@ -43,7 +43,7 @@ def one_number(pattern: str, text: str) -> float:
 def test_every_example_has_a_test_and_a_gallery_header():
     tested = {"plot_train_and_evaluate.py", "plot_membrane_traces_and_rasters.py", "plot_one_trial_of_ed.py",
               "plot_compare_parameter.py", "plot_standalone_run_args.py", "export_standalone_project.py",
-              "plot_dask_sweep.py", "cuda_standalone.py"}
+              "plot_dask_sweep.py", "cuda_standalone.py", "plot_packed_copies.py"}
     assert {path.name for path in EXAMPLES.glob("*.py")} == tested
     for name in tested:
         text = (EXAMPLES / name).read_text()
@@ -99,6 +99,18 @@ def test_compare_parameter(tmp_path):
     assert set(final) == {"12", "30"}
     assert all(float(a) > CHANCE for a in final.values())
     assert (tmp_path / "results/examples/compare_parameter/compare_tau_m.png").is_file()
+
+
+def test_packed_copies_and_their_ensemble(tmp_path):
+    out = run_example("plot_packed_copies.py", tmp_path)
+    copies = re.findall(r"copy (\d) \(lr ([\d.]+), weight seed (\d+)\): final test accuracy ([\d.]+) %", out)
+    assert [(int(c), float(lr), int(seed)) for c, lr, seed, _ in copies] == [
+        (0, 0.05, 1), (1, 0.1, 2), (2, 0.15, 3), (3, 0.3, 4)]
+    assert all(float(a) > CHANCE for *_, a in copies)
+    ensemble = one_number(r"ensemble of 4: final test accuracy ([\d.]+) %", out)
+    assert one_number(r"ensemble recomputed from trials.npz: ([\d.]+) %", out) == ensemble > CHANCE
+    assert (tmp_path / "results/examples/packed_copies/copies_and_ensemble.png").is_file()
+    assert (tmp_path / "results/examples/packed_copies/copy_3/weights.npz").is_file()
 
 
 def test_standalone_run_args_compiles_once_and_reruns_per_lr(tmp_path):
