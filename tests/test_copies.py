@@ -173,3 +173,21 @@ def test_cli_trains_copies_and_refuses_a_list_without_copies(tmp_path):
     assert "ensemble of 2 copies" in good.stdout and "copy 1: final test accuracy" in good.stdout
     for c in range(2):
         assert ed_brian.load_run(tmp_path / "good" / f"copy_{c}").config.lr == (0.1, 0.2)[c]
+
+
+def test_cli_resume_extends_a_packed_run_to_the_longer_run(tmp_path):
+    from ed_brian.cli import main
+
+    flags = ["--copies", "2", "--lr", "0.1,0.2", "--hidden", "4", "--train", "20", "--test", "10",
+             "--spike_sim_time", "20", "--codegen", "numpy", "--no-progress"]
+    assert main(["train", *flags, "--epochs", "1", "--out", str(tmp_path / "short")]) == 0
+    assert main(["train", "--resume", str(tmp_path / "short"), "--epochs", "2", "--no-progress"]) == 0
+    assert main(["train", *flags, "--epochs", "2", "--out", str(tmp_path / "long")]) == 0
+    for name in ("metrics.csv", "copy_0/metrics.csv", "copy_1/metrics.csv"):
+        short, long = (results.read_metrics((tmp_path / run / name).parent) for run in ("short", "long"))
+        drop = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
+        assert drop(short) == drop(long), name
+    for c in range(2):
+        a, b = (ed_brian.load_weights(tmp_path / run / f"copy_{c}") for run in ("short", "long"))
+        for key, value in b.items():
+            np.testing.assert_array_equal(a[key], value, err_msg=key)
