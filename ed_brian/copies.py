@@ -53,7 +53,17 @@ def initial_weights(config: RunConfig) -> dict[str, np.ndarray]:
     """
     if config.copies == 1:
         return single_initial_weights(config)
-    return pack_weights([single_initial_weights(config.copy_config(c)) for c in range(config.copies)], config)
+    # Copy by copy into the packed arrays: one copy's draw at a time in memory.
+    copy_of = synapse_copies(config)
+    packed = {f"{name}/w": np.empty(len(copies)) for name, copies in copy_of.items()}
+    for c in range(config.copies):
+        _scatter(packed, single_initial_weights(config.copy_config(c)), c, copy_of)
+    return packed
+
+
+def _scatter(packed: dict, single: dict, copy: int, copy_of: dict) -> None:
+    for name, copies in copy_of.items():
+        packed[f"{name}/w"][copies == copy] = single[f"{name}/w"]
 
 
 def synapse_copies(config: RunConfig) -> dict[str, np.ndarray]:
@@ -68,29 +78,28 @@ def synapse_copies(config: RunConfig) -> dict[str, np.ndarray]:
     sizes = layer_sizes(network)
     names = list(sizes)
     out = {}
+    copy_index = np.arange(C, dtype=np.int16 if C < 2**15 else np.int32)  # small: one per synapse
     for pre, post in zip(names[:-1], names[1:]):
         name = f"{pre}_to_{post}"
         if pre == "relay":
             per_source = np.full(sizes[pre], sizes[post])
             if network.input_fraction < 1:
                 per_source = input_mask(sizes[pre], sizes[post], network.input_fraction).sum(axis=1)
-            out[name] = np.repeat(np.tile(np.arange(C), sizes[pre]), np.repeat(per_source, C))
+            out[name] = np.repeat(np.tile(copy_index, sizes[pre]), np.repeat(per_source, C))
         else:
-            out[name] = np.repeat(np.arange(C), sizes[pre] * (sizes[post] // network.n_classes))
+            out[name] = np.repeat(copy_index, sizes[pre] * (sizes[post] // network.n_classes))
     if network.ed.bias_rate > 0:
         for post in names[1:]:
-            out[f"bias_to_{post}"] = np.tile(np.repeat(np.arange(C), sizes[post]), 2)
+            out[f"bias_to_{post}"] = np.tile(np.repeat(copy_index, sizes[post]), 2)
     return out
 
 
 def pack_weights(weights: list[dict[str, np.ndarray]], config: RunConfig) -> dict[str, np.ndarray]:
     """The magnitudes of the packed network from each copy's single-network weights."""
-    packed = {}
-    for name, copy_of in synapse_copies(config).items():
-        w = np.empty(len(copy_of))
-        for c, single in enumerate(weights):
-            w[copy_of == c] = single[f"{name}/w"]
-        packed[f"{name}/w"] = w
+    copy_of = synapse_copies(config)
+    packed = {f"{name}/w": np.empty(len(copies)) for name, copies in copy_of.items()}
+    for c, single in enumerate(weights):
+        _scatter(packed, single, c, copy_of)
     return packed
 
 
