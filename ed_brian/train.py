@@ -128,6 +128,7 @@ def shape_key(config: RunConfig) -> dict:
         "input_activity": net.ed.input_activity,
         "learning": net.ed.learning,
         "bias_units": net.ed.bias_rate > 0,
+        "copies": config.copies,
         "threads": config.threads,
         "cuda_fixed_grid": config.cuda_fixed_grid,
     }
@@ -181,9 +182,8 @@ class Trainer:
             network = replace(network, ed=replace(network.ed, learning=mode))
         tail = self.schedule.tail(start_trial)
         if config.model == "lif":
-            copies = [replace(config.copy_config(c).network, ed=replace(config.copy_config(c).network.ed,
-                                                                          learning=network.ed.learning))
-                      for c in range(config.copies)] if config.copies > 1 else None
+            # Each copy's own learning parameters; the shape and the forms are ``network``'s.
+            copies = [config.copy_config(c).network for c in range(config.copies)] if config.copies > 1 else None
             self.net: EDNetwork = build_network(network, pixel_table(dataset), tail, copies)
         else:
             self.net = {"simple": simple.build, "frelu": frelu.build}[config.model](network, pixel_table(dataset), tail)
@@ -645,9 +645,10 @@ def build(config: RunConfig, dataset: Dataset, weights: dict | str | Path | None
     ``SpikeMonitor`` or ``PopulationRateMonitor`` (``trainer.add(monitor)``);
     ``trainer.run_trials(n)`` simulates the next n trials of the run's schedule
     (training trials learn, test trials do not). ``weights`` starts from saved
-    weights instead of Brian2's random draw (a dict, or a path to a
-    ``weights.npz`` or its run folder). Brian2 is seeded with ``config.seed``
-    and the device is activated here, so numbers equal the command line's.
+    weights instead of the initial draw, U(w1, w2) in NumPy from the weight
+    seed (a dict, or a path to a ``weights.npz`` or its run folder). Brian2
+    (the Poisson input) is seeded with ``config.seed`` and the device is
+    activated here, so numbers equal the command line's.
 
     With ``test_only`` the schedule is only the fixed test set, learning off
     (as :func:`evaluate` runs it): trial k shows test image k.
