@@ -110,9 +110,9 @@ class EDNetwork:
                 if "spikes_total" in layer.variables}
 
 
-def layer_sizes(config: NetworkConfig, copies: int = 1) -> dict[str, int]:
-    """Units per layer; ``copies`` packed networks share the relay."""
-    K = config.n_classes * copies
+def layer_sizes(config: NetworkConfig) -> dict[str, int]:
+    """Units per layer of one network (packed copies repeat every layer but the relay)."""
+    K = config.n_classes
     sizes = {"relay": 2 * config.n_pixels}
     sizes.update({f"hidden_{n}": K * size for n, size in enumerate(config.hidden, start=1)})
     sizes["output"] = K
