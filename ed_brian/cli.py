@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ed_brian.config import (
-    LIF_GROUPINGS, PARAMETERS, RELAY_INPUTS, Config, ConfigError, DeviceForms, EDParams, InputParams, LIFParams,
+    LIF_GROUPINGS, LR_SCHEDULES, PARAMETERS, RELAY_INPUTS, Config, ConfigError, DeviceForms, EDParams, InputParams, LIFParams,
     NetworkConfig, inert_parameters,
 )
 from ed_brian.data import DataError
@@ -120,6 +120,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     ed.add_argument("--lr", type=per_copy(float), default=_ED.lr, help="learning rate alpha [%(default)s]")
     ed.add_argument("--lr_decay", type=per_copy(float), default=_ED.lr_decay,
                     help="epoch e learns with lr * lr_decay**(e-1); 1 keeps lr constant (the seed) [%(default)s]")
+    ed.add_argument("--lr_schedule", choices=list(LR_SCHEDULES), default=_ED.lr_schedule,
+                    help="epoch: the factor lr_decay**(e-1) steps down at each epoch; smooth: it falls "
+                    "trial by trial, lr_decay**(e-1 + j/n) at the j-th of an epoch's n training trials, "
+                    "so a one-epoch run anneals too [%(default)s]")
     ed.add_argument("--dif", type=per_copy(float), default=_ED.dif, help="amine diffusion coefficient u1 [%(default)s]")
     ed.add_argument("--diffusion", choices=["seed", "uniform"], default=_ED.diffusion,
                     help="seed: hidden layer l of L gets dif**(L-l)*amine; uniform: dif*amine (Kaneko) [%(default)s]")

@@ -64,6 +64,7 @@ class LIFParams:
 
 RELAY_INPUTS = ("synapses", "linked")
 LIF_GROUPINGS = ("layer", "one")
+LR_SCHEDULES = ("epoch", "smooth")
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,9 @@ class EDParams:
     lr: float = 0.15  # alpha
     # Epoch e learns with lr * lr_decay**(e-1): large early steps, then settling.
     lr_decay: float = 0.85
+    # "epoch": the factor drops at each epoch; "smooth": it falls trial by trial,
+    # lr_decay**(e-1 + j/n) at the j-th of the epoch's n training trials.
+    lr_schedule: str = "epoch"
     dif: float = 1.0  # u1, amine diffusion coefficient
     # "seed": hidden layer l of L gets dif**(L-l) * amine (the seed);
     # "uniform": every hidden layer gets dif * amine (Kaneko).
@@ -150,6 +154,8 @@ class EDParams:
             raise ConfigError(f"--lr must be > 0 (got {self.lr})")
         if not 0 < self.lr_decay <= 1:
             raise ConfigError(f"--lr_decay must be in (0, 1] (got {self.lr_decay})")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"--lr_schedule must be epoch or smooth (got {self.lr_schedule!r})")
         if not self.dif > 0:
             raise ConfigError(f"--dif must be > 0 (got {self.dif})")
         if self.diffusion not in ("seed", "uniform"):
@@ -286,6 +292,8 @@ PARAMETERS: dict[str, Parameter] = {
     "activity_rate": Parameter(("network", "ed", "activity_rate"), "float", "Hz", doc="firing rate that counts as activity 1"),
     "input_activity": Parameter(("network", "ed", "input_activity"), "str", doc='"pixel" or "count"'),
     "output_error": Parameter(("network", "ed", "output_error"), "str", doc='"clipped" or "smoothed"'),
+    "lr_schedule": Parameter(("network", "ed", "lr_schedule"), "str",
+                             doc='"epoch" (lr_decay steps at each epoch) or "smooth" (trial by trial)'),
     "readout": Parameter(("network", "ed", "readout"), "str", doc='"count" or "drive"'),
     "learning": Parameter(("network", "ed", "learning"), "str", doc='"auto", "event" or "dense"'),
     "sig": Parameter(("network", "ed", "sig"), "float", doc="FReLU slope u0 (model frelu)"),
@@ -658,7 +666,7 @@ def unused_reason(config: Config, name: str) -> str | None:
                 "(--diffusion uniform or more hidden layers make it count)")
     if name == "diffusion" and layers == 1 and ed.dif == 1:
         return "with one hidden layer and --dif 1, seed (dif**0) and uniform (dif) both give the amine undiluted"
-    if name == "lr_decay" and config.epochs == 1:
+    if name == "lr_decay" and config.epochs == 1 and ed.lr_schedule == "epoch":
         return "the first epoch learns with lr * lr_decay**0; it acts from epoch 2 on"
     return None
 

@@ -18,7 +18,8 @@ Three ``run_regularly`` operations, in this order, then apply the rule:
 The schedule's ``prev_*`` TimedArrays describe trial k-1 at time k*T.
 ``prev_learn(t, copy)`` is that trial's learning factor for each packed copy
 of the network: 0 on test trials, so both amines and every update are zero;
-``lr_decay**(epoch-1)`` (the copy's lr_decay) on training trials. It scales
+``lr_decay**(epoch-1)`` (the copy's lr_decay; with ``lr_schedule`` 'smooth',
+``lr_decay**(epoch-1 + j/n)`` at the j-th of n training trials) on training trials. It scales
 the amines released, and so every update of the trial. Every copy trains on
 the same trials, so units shared by all copies read copy 0's column.
 

@@ -180,16 +180,12 @@ def check_weight_shapes(weights: dict[str, np.ndarray], expected_counts: dict[st
 
 
 def learn_table(schedule: Schedule, decays=None) -> np.ndarray:
-    """(trials, copies) learning factors: 0 on test trials, ``decay**(epoch-1)`` on the
-    training trials of each epoch, a column per copy's lr_decay (None: the schedule's own)."""
+    """(trials, copies) learning factors: 0 on test trials, ``decay**progress`` on
+    training trials (Schedule.learn_factors), a column per copy's lr_decay (None: the schedule's own)."""
     if decays is None:
         return schedule.learn[:, None]
-    table = np.zeros((schedule.n_trials, len(decays)))
-    for phase in schedule.phases:
-        if phase.kind == "train":
-            # The schedule's own expression, so that one copy gives schedule.learn exactly.
-            table[phase.start : phase.stop] = [decay ** (phase.epoch - 1) for decay in decays]
-    return table
+    # The schedule's own expression, so that one copy gives schedule.learn exactly.
+    return np.stack([schedule.learn_factors(decay) for decay in decays], axis=1)
 
 
 def schedule_values(schedule: Schedule, decays=None) -> dict[str, np.ndarray]:

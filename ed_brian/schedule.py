@@ -9,7 +9,7 @@ one ``run()`` on any device.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,10 +28,14 @@ class Phase:
 class Schedule:
     image: np.ndarray  # (N,) row of the image table shown in each trial
     label: np.ndarray  # (N,) its class
-    # (N,) the learning factor: 0 on test trials; on training trials of epoch e,
-    # lr_decay**(e-1) (1 without decay). It scales the amines, hence every update.
+    # (N,) the learning factor: 0 on test trials, lr_decay**progress on training
+    # trials (1 without decay). It scales the amines, hence every update.
     learn: np.ndarray
     phases: tuple[Phase, ...]
+    # (N,) epochs of training before each trial: e-1 in epoch e, plus the
+    # fraction of the epoch already done with a smooth decay; None when the
+    # factors follow the phases alone.
+    progress: np.ndarray | None = None
 
     @property
     def n_trials(self) -> int:
@@ -44,7 +48,18 @@ class Schedule:
             for p in self.phases
             if p.stop > start
         )
-        return Schedule(self.image[start:], self.label[start:], self.learn[start:], phases)
+        progress = None if self.progress is None else self.progress[start:]
+        return Schedule(self.image[start:], self.label[start:], self.learn[start:], phases, progress)
+
+    def learn_factors(self, decay: float) -> np.ndarray:
+        """(N,) the learning factor of every trial for this ``decay`` (one packed copy's lr_decay)."""
+        factors = np.zeros(self.n_trials)
+        for phase in self.phases:
+            if phase.kind == "train":
+                progress = (phase.epoch - 1 if self.progress is None
+                            else self.progress[phase.start : phase.stop])
+                factors[phase.start : phase.stop] = np.power(decay, progress, dtype=np.float64)
+        return factors
 
     def previous(self, values: np.ndarray, fill: float = 0) -> np.ndarray:
         """``values`` shifted by one trial: entry k describes trial k-1.
@@ -77,19 +92,23 @@ def build_schedule(
     shuffle: bool = True,
     lr_decay: float = 1.0,
     per_epoch: int | None = None,
+    smooth_decay: bool = False,
 ) -> Schedule:
     """Trials for ``epochs`` epochs over an image table of train then test images.
 
     Every epoch shows ``per_epoch`` training images (default: all of them),
     drawn afresh from the table's training rows when there are more.
-    Training trials of epoch e learn with factor ``lr_decay**(e-1)``.
+    Training trials of epoch e learn with factor ``lr_decay**(e-1)``; with
+    ``smooth_decay`` the factor falls trial by trial instead,
+    ``lr_decay**(e-1 + j/n)`` for the j-th of the epoch's n training trials,
+    so a one-epoch run anneals too.
     """
     n_pool, n_test = len(train_labels), len(test_labels)
     per_epoch = n_pool if per_epoch is None else per_epoch
     if not 0 < per_epoch <= n_pool:
         raise ValueError(f"cannot draw {per_epoch} training images per epoch from {n_pool}")
     test_rows = n_pool + np.arange(n_test)
-    images, learn, phases = [], [], []
+    images, progress, phases = [], [], []
     start = 0
     for epoch in range(1, epochs + 1):
         if shuffle:
@@ -98,17 +117,15 @@ def build_schedule(
             train_rows = np.arange(per_epoch)
         for kind, rows in (("train", train_rows), ("test", test_rows)):
             images.append(rows)
-            learn.append(np.full(len(rows), lr_decay ** (epoch - 1) if kind == "train" else 0.0))
+            steps = np.arange(len(rows)) / len(rows) if smooth_decay and kind == "train" else 0.0
+            progress.append(np.full(len(rows), epoch - 1.0) + steps)
             phases.append(Phase(epoch, kind, start, start + len(rows)))
             start += len(rows)
     image = np.concatenate(images).astype(np.int64)
     all_labels = np.concatenate([train_labels, test_labels]).astype(np.int64)
-    return Schedule(
-        image=image,
-        label=all_labels[image],
-        learn=np.concatenate(learn).astype(np.float64),
-        phases=tuple(phases),
-    )
+    schedule = Schedule(image=image, label=all_labels[image], learn=np.zeros(len(image)), phases=tuple(phases),
+                        progress=np.concatenate(progress))
+    return replace(schedule, learn=schedule.learn_factors(lr_decay))
 
 
 def test_schedule(n_train: int, test_labels: np.ndarray) -> Schedule:

@@ -110,7 +110,8 @@ def predict(scores: np.ndarray) -> np.ndarray:
 def run_schedule(config: RunConfig, train_labels: np.ndarray, test_labels: np.ndarray, shuffle_seed: int) -> Schedule:
     """The schedule of ``config``'s epochs over a table of these training then test images."""
     return build_schedule(train_labels, test_labels, config.epochs, np.random.default_rng(shuffle_seed),
-                          config.shuffle, config.network.ed.lr_decay, per_epoch=config.n_train)
+                          config.shuffle, config.network.ed.lr_decay, per_epoch=config.n_train,
+                          smooth_decay=config.network.ed.lr_schedule == "smooth")
 
 
 def shape_key(config: RunConfig) -> dict:

@@ -47,6 +47,7 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
         (["--v_threshold", "-70", "--v_rest", "-65"], "must be above --v_rest"),
         (["--tau_m", "0"], "--tau_m must be > 0"),
         (["--lr_decay", "1.5"], "--lr_decay must be in (0, 1]"),
+        (["--lr_schedule", "cosine"], "invalid choice: 'cosine'"),
         (["--spike_dt", "60", "--spike_sim_time", "50"], "is longer than --spike_sim_time"),
         (["--lr", "abc"], "--lr: takes a number, or one per copy"),
         (["--mnist", "--data-dir", "/nonexistent/data"], "/nonexistent/data"),
@@ -121,6 +122,11 @@ def test_flags_that_change_the_run_get_no_note():
     result = run_cli("train", "--train", "10", "--test", "5", "--hidden", "2,2", "--epochs", "2", "--dif", "3",
                      "--lr_decay", "0.5", "--spike_sim_time", "20", "--codegen", "numpy", "--no-progress",
                      "--out", "/dev/null/x")
+    assert "note:" not in result.stderr, result.stderr
+    # A smooth schedule anneals within the first epoch, so lr_decay counts in a one-epoch run.
+    result = run_cli("train", "--train", "10", "--test", "5", "--hidden", "2", "--epochs", "1",
+                     "--lr_decay", "0.5", "--lr_schedule", "smooth", "--spike_sim_time", "20", "--codegen", "numpy",
+                     "--no-progress", "--out", "/dev/null/x")
     assert "note:" not in result.stderr, result.stderr
 
 

@@ -117,6 +117,38 @@ def test_learning_rate_decays_per_epoch_and_test_trials_never_learn():
         np.testing.assert_array_equal(factors, expected)
 
 
+def test_a_smooth_schedule_anneals_trial_by_trial_and_every_copy_and_resumed_tail_agrees():
+    from ed_brian.network import learn_table
+
+    schedule = build_schedule(np.arange(4) % 2, np.arange(3) % 2, epochs=2, rng=np.random.default_rng(0),
+                              lr_decay=0.25, smooth_decay=True)
+    train_1, test_1, train_2, test_2 = schedule.phases
+    np.testing.assert_allclose(schedule.learn[train_1.start:train_1.stop], 0.25 ** (np.arange(4) / 4))
+    np.testing.assert_allclose(schedule.learn[train_2.start:train_2.stop], 0.25 ** (1 + np.arange(4) / 4))
+    assert schedule.learn[train_2.start] == 0.25
+    for phase in (test_1, test_2):
+        np.testing.assert_array_equal(schedule.learn[phase.start:phase.stop], 0.0)
+    # A packed copy with the schedule's own decay gets its factors bit for bit; another decay its own.
+    table = learn_table(schedule, [0.25, 0.5])
+    np.testing.assert_array_equal(table[:, 0], schedule.learn)
+    np.testing.assert_allclose(table[train_2.start:train_2.stop, 1], 0.5 ** (1 + np.arange(4) / 4))
+    # A resumed run's tail keeps each trial's place in the schedule.
+    np.testing.assert_array_equal(learn_table(schedule.tail(6), [0.25])[:, 0], schedule.learn[6:])
+
+
+def test_a_smooth_schedule_makes_lr_decay_act_in_a_one_epoch_run():
+    data = band_dataset(30, 10)
+    grown = {}
+    for lr_schedule, lr_decay in (("epoch", 1.0), ("epoch", 0.2), ("smooth", 1.0), ("smooth", 0.2)):
+        config = small_config(n_train=30, n_test=10, lr_schedule=lr_schedule, lr_decay=lr_decay)
+        result = train(config, data)
+        grown[lr_schedule, lr_decay] = np.concatenate([w.ravel() for w in result.weights.values()])
+    # ED only grows magnitudes: with the factor annealed to 0.2 they grow less.
+    np.testing.assert_array_equal(grown["epoch", 1.0], grown["epoch", 0.2])
+    np.testing.assert_array_equal(grown["epoch", 1.0], grown["smooth", 1.0])
+    assert grown["smooth", 0.2].sum() < grown["smooth", 1.0].sum()
+
+
 def test_a_training_pool_is_drawn_afresh_every_epoch_with_the_right_labels():
     pool_labels, test_labels = np.arange(40) % 7, np.arange(5) % 3
     schedule = build_schedule(pool_labels, test_labels, epochs=4, rng=np.random.default_rng(2), per_epoch=10)
