@@ -20,8 +20,7 @@ Protocols:
   best  the best configuration found (full sets, one epoch): twice the input
         rate at half the charge per spike (less input noise, the same drive)
         and a learning rate annealed to a quarter over the epoch.
-Every other flag is the CLI's default (the best configuration found) unless
-given after ``--``. Each (dataset, seed) runs ``ed-brian train`` into its own
+Every other flag is the CLI's default unless given after ``--``. Each (dataset, seed) runs ``ed-brian train`` into its own
 results folder; a folder with fewer epochs than asked for (stopped, or run
 with a smaller --epochs) is continued from its checkpoint, and one with all
 of them is kept as it is. ``summary.csv`` gets every epoch's accuracies, the wall time
@@ -40,16 +39,17 @@ from pathlib import Path
 
 from ed_brian.results import read_metrics
 
+FULL_SETS = ["--train", "60000", "--test", "10000", "--hidden", "256"]
 PROTOCOLS = {
     "seed": ["--train", "1000", "--train_pool", "60000", "--test", "500", "--hidden", "256"],
     "fixed": ["--train", "1000", "--test", "500", "--hidden", "256"],
     # Three epochs, each at half the previous learning rate.
-    "full": ["--train", "60000", "--test", "10000", "--hidden", "256", "--lr_decay", "0.5"],
+    "full": [*FULL_SETS, "--lr_decay", "0.5"],
     # A cheap stand-in for "full" to screen changes on: 10,000 images drawn from the 60,000.
     "screen": ["--train", "10000", "--train_pool", "60000", "--test", "2000", "--hidden", "256"],
+    # Less input noise (twice the rate, half the charge) and a rate annealed within the epoch.
+    "best": [*FULL_SETS, "--spike_max_rate", "300", "--q_syn", "0.5", "--lr_schedule", "smooth", "--lr_decay", "0.25"],
 }
-PROTOCOLS["best"] = [*PROTOCOLS["full"][:6], "--spike_max_rate", "300", "--q_syn", "0.5",
-                     "--lr_schedule", "smooth", "--lr_decay", "0.25"]
 EPOCHS = {"seed": 20, "fixed": 20, "full": 3, "screen": 1, "best": 1}
 
 
