@@ -129,6 +129,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     help="seed: hidden layer l of L gets dif**(L-l)*amine; uniform: dif*amine (Kaneko) [%(default)s]")
     ed.add_argument("--w1", type=per_copy(float), default=_ED.w_min, help="initial weight magnitudes ~ U(w1, w2) [%(default)s]")
     ed.add_argument("--w2", type=per_copy(float), default=_ED.w_max, help="see --w1 [%(default)s]")
+    ed.add_argument("--w_bound", type=float, default=_ED.w_bound,
+                    help="soft bound on weight magnitudes: each update is scaled by (1 - w/w_bound), so growth "
+                    "slows near w_bound and stops there; 0 for none, as Kaneko and the seed [%(default)s]")
     ed.add_argument("--bias_rate", type=float, default=_ED.bias_rate, metavar="HZ",
                     help="Kaneko's bias units: an E and an I unit firing regularly at HZ, with learned synapses "
                     "onto every hidden and output unit (--model lif); 0 for none, as the seed [%(default)s]")

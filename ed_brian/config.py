@@ -128,6 +128,9 @@ class EDParams:
     diffusion: str = "seed"
     w_min: float = 0.3  # initial magnitudes ~ U(w_min, w_max)   (--w1)
     w_max: float = 0.5  # (--w2)
+    # Soft bound on the magnitudes: each update is scaled by (1 - w / w_bound).
+    # 0: unbounded, as Kaneko's rule and the seed.
+    w_bound: float = 0.0
     # Activity 1 corresponds to this firing rate; counts above it saturate.
     activity_rate: float = 200.0  # Hz
     # "pixel": first-layer updates use the raw pixel value (the seed);
@@ -170,6 +173,11 @@ class EDParams:
             raise ConfigError(f"--input_activity must be 'pixel' or 'count' (got {self.input_activity!r})")
         if not 0 <= self.w_min <= self.w_max:
             raise ConfigError(f"need 0 <= --w1 <= --w2 (got {self.w_min}, {self.w_max})")
+        if self.w_bound < 0:
+            raise ConfigError(f"--w_bound must be >= 0, 0 for none (got {self.w_bound})")
+        if 0 < self.w_bound <= self.w_max:
+            raise ConfigError(f"--w_bound ({self.w_bound}) must exceed the initial magnitudes' --w2 ({self.w_max}); "
+                              "0 for no bound")
         if self.bias_rate < 0:
             raise ConfigError(f"--bias_rate must be >= 0 (got {self.bias_rate})")
         if not self.activity_rate > 0:
@@ -288,6 +296,7 @@ PARAMETERS: dict[str, Parameter] = {
     "diffusion": Parameter(("network", "ed", "diffusion"), "str", doc='"seed" (dif**(L-l) per layer) or "uniform"'),
     "w1": Parameter(("network", "ed", "w_min"), "float", doc="initial magnitudes ~ U(w1, w2)"),
     "w2": Parameter(("network", "ed", "w_max"), "float", doc="see w1"),
+    "w_bound": Parameter(("network", "ed", "w_bound"), "float", doc="soft bound on magnitudes (0: none)"),
     "bias_rate": Parameter(("network", "ed", "bias_rate"), "float", "Hz", doc="rate of Kaneko's bias units (0: none)"),
     "activity_rate": Parameter(("network", "ed", "activity_rate"), "float", "Hz", doc="firing rate that counts as activity 1"),
     "input_activity": Parameter(("network", "ed", "input_activity"), "str", doc='"pixel" or "count"'),

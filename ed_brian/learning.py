@@ -147,6 +147,21 @@ phase = 0
 
 SYNAPSE_UPDATE = "w += act_exc_pre * fac_exc_post + act_inh_pre * fac_inh_post"
 
+
+def synapse_update(w_bound: float = 0.0) -> str:
+    """The magnitude update of every synapse; with ``w_bound`` > 0 a soft bound.
+
+    ED only grows magnitudes, and on the full sets they grow about sevenfold in
+    one epoch. The bound scales each step by (1 - w / w_bound), as soft-bounded
+    (multiplicative) STDP does: growth slows as a weight nears w_bound and stops
+    there. It reads the synapse's own magnitude only, so it stays local and runs
+    in the event form. 0: unbounded (Kaneko, the seed).
+    """
+    if w_bound <= 0:
+        return SYNAPSE_UPDATE
+    return (f"w += (act_exc_pre * fac_exc_post + act_inh_pre * fac_inh_post)"
+            f" * clip(1 - w / {float(w_bound)!r}, 0, 1)")
+
 # Event-driven form of the same update. A presynaptic unit that was active in
 # a training trial emits a "learn" event at the boundary step, and only its
 # synapses run SYNAPSE_UPDATE; everywhere else the update is zero anyway.

@@ -255,13 +255,15 @@ def set_copy_values(layer, copies: list[NetworkConfig], units_per_copy: int, gai
 NO_DELAY = 0 * ms
 
 
-def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str) -> Synapses:
-    """E/I synapses from ``pre`` to ``post`` with the ED update in ``mode`` 'event' or 'dense'."""
+def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str, w_bound: float = 0.0) -> Synapses:
+    """E/I synapses from ``pre`` to ``post`` with the ED update in ``mode`` 'event' or 'dense'
+    (soft-bounded at ``w_bound`` when that is > 0)."""
+    update = learning.synapse_update(w_bound)
     on_pre = lif.OUTPUT_SYNAPSE_ON_PRE if post.name == "output" else lif.SYNAPSE_ON_PRE
     if mode != "dense":  # "event", or "auto" when no device chose
         syn = Synapses(
             pre, post, model=lif.SYNAPSE_MODEL,
-            on_pre={"pre": on_pre, "learning": learning.SYNAPSE_UPDATE},
+            on_pre={"pre": on_pre, "learning": update},
             on_event={"pre": "spike", "learning": "learn"},
             delay={"pre": NO_DELAY, "learning": NO_DELAY},
             clock=clock, name=name, namespace=namespace,
@@ -271,7 +273,7 @@ def _projection(pre, post, name: str, clock, trial_clock, namespace, mode: str) 
         return syn
     syn = Synapses(pre, post, model=lif.SYNAPSE_MODEL, on_pre=on_pre, delay=NO_DELAY,
                    clock=clock, name=name, namespace=namespace)
-    syn.run_regularly(learning.SYNAPSE_UPDATE, clock=trial_clock, when="start",
+    syn.run_regularly(update, clock=trial_clock, when="start",
                       order=learning.ORDER_SYNAPSES, name=f"{name}_learning")
     return syn
 
@@ -564,7 +566,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     synapses = []
     w_gain = synaptic_jump(config)
     for pre, post in zip(layers[:-1], layers[1:]):
-        syn = _projection(pre, post, f"{pre.name}_to_{post.name}", clock, trial_clock, namespace, ed.learning)
+        syn = _projection(pre, post, f"{pre.name}_to_{post.name}", clock, trial_clock, namespace, ed.learning, ed.w_bound)
         connect_class_networks(syn, C * K, config.input_fraction, C)
         syn.w_gain = synaptic_jump(config, from_relay=pre is relay)
         synapses.append(syn)
@@ -574,7 +576,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     if ed.bias_rate > 0:
         bias = bias_units(config, clock, trial_clock, namespace)
         for post in layers[1:]:
-            syn = _projection(bias, post, f"bias_to_{post.name}", clock, trial_clock, namespace, ed.learning)
+            syn = _projection(bias, post, f"bias_to_{post.name}", clock, trial_clock, namespace, ed.learning, ed.w_bound)
             syn.connect()
             syn.w_gain = w_gain
             bias_synapses.append(syn)

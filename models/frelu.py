@@ -128,7 +128,7 @@ def build(config, pixel_table: np.ndarray, schedule):
         group.run_regularly(_FACTOR, clock=trial_clock, when="start", order=next(order), name=f"{group.name}_factor")
     learn_order = next(order)
     for syn in synapses:
-        syn.run_regularly(learning.SYNAPSE_UPDATE, clock=trial_clock, when="start", order=learn_order,
+        syn.run_regularly(learning.synapse_update(ed.w_bound), clock=trial_clock, when="start", order=learn_order,
                           name=f"{syn.name}_learning")
 
     scores = StateMonitor(output, ["score", "amine_exc", "amine_inh"], record=True, clock=trial_clock,

@@ -48,6 +48,7 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
         (["--tau_m", "0"], "--tau_m must be > 0"),
         (["--lr_decay", "1.5"], "--lr_decay must be in (0, 1]"),
         (["--lr_schedule", "cosine"], "invalid choice: 'cosine'"),
+        (["--w_bound", "0.45"], "--w_bound (0.45) must exceed the initial magnitudes"),
         (["--spike_dt", "60", "--spike_sim_time", "50"], "is longer than --spike_sim_time"),
         (["--lr", "abc"], "--lr: takes a number, or one per copy"),
         (["--mnist", "--data-dir", "/nonexistent/data"], "/nonexistent/data"),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from brian2 import SpikeMonitor, ms
 
-from ed_brian.config import EDParams, InputParams, NetworkConfig
+from ed_brian.config import ConfigError, EDParams, InputParams, NetworkConfig
 from ed_brian.devices import use_runtime
 from ed_brian.network import build_network, expected_synapse_counts, input_mask
 from ed_brian.schedule import Phase, Schedule, build_schedule
@@ -290,3 +290,17 @@ def test_sparse_input_follows_the_fixed_pattern_on_every_target(codegen):
     dense = NetworkConfig(hidden=(8,), n_classes=3, n_pixels=16)
     dense_first = with_initial_weights(build_network(dense, np.full((1, 16), 0.5), one_trial_schedule(0)), dense).synapses[0]
     assert float(first.w_gain[:]) == pytest.approx(float(dense_first.w_gain[:]) / 0.3)
+
+
+def test_a_soft_bound_keeps_magnitudes_below_it_and_slows_their_growth():
+    data = band_dataset(30, 10)
+    free = train(small_config(n_train=30, n_test=10, lr=0.6), data)
+    bounded = train(small_config(n_train=30, n_test=10, lr=0.6, w_bound=0.8), data)
+    free_w, bounded_w = ([np.concatenate([w for key, w in result.weights.items() if key.endswith("/w")])
+                          for result in (free, bounded)])
+    assert free_w.max() > 0.8  # unbounded, some magnitudes pass the bound
+    assert bounded_w.max() <= 0.8
+    assert bounded_w.min() >= 0  # magnitudes, never signs
+    assert 0.42 < bounded_w.mean() < free_w.mean()  # grown from U(0.3, 0.5), less than unbounded
+    with pytest.raises(ConfigError, match="--w_bound"):
+        small_config(w_bound=0.4).validate()
