@@ -99,6 +99,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
     net.add_argument("--I_bias", type=per_copy(float), default=_LIF.I_bias,
                      help="tonic current into hidden and output units, nA; 0.7 rests just below threshold, "
                      "more fires tonically [%(default)s]")
+    net.add_argument("--I_bias_spread", type=float, default=_LIF.I_bias_spread, metavar="NA",
+                     help="heterogeneous hidden units: their tonic currents spread evenly over I_bias +/- NA/2 "
+                     "(a fixed pattern), so they sit at different distances from threshold; 0 for none [%(default)s]")
     net.add_argument("--q_syn", type=float, default=_LIF.q_syn,
                      help="charge per unit of weight, pC: a spike moves v by R_m*q_syn*w/tau_m [%(default)s]")
 

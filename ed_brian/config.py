@@ -42,6 +42,10 @@ class LIFParams:
     # excitatory, a spiking rectifier. Above 0.71 nA units fire tonically, the
     # counterpart of a sigmoid sitting at 0.5; that learned less well (README).
     I_bias: float = 0.7  # nA
+    # Heterogeneous hidden units: unit k of a hidden layer (of each copy) gets
+    # I_bias + I_bias_spread * (frac(k * golden ratio) - 1/2), a fixed, evenly
+    # spread pattern, so units sit at different distances from threshold.
+    I_bias_spread: float = 0.0  # nA
     q_syn: float = 1.0  # pC per unit of weight magnitude
 
     def validate(self) -> None:
@@ -60,6 +64,11 @@ class LIFParams:
             raise ConfigError(f"--tau_ref must be >= 0 (got {self.tau_ref})")
         if self.I_bias < 0:
             raise ConfigError(f"--I_bias must be >= 0 (got {self.I_bias})")
+        if self.I_bias_spread < 0:
+            raise ConfigError(f"--I_bias_spread must be >= 0 (got {self.I_bias_spread})")
+        if self.I_bias_spread > 2 * self.I_bias:
+            raise ConfigError(f"--I_bias_spread ({self.I_bias_spread} nA) may be at most twice --I_bias "
+                              f"({self.I_bias} nA): no unit gets a negative tonic current")
 
 
 RELAY_INPUTS = ("synapses", "linked")
@@ -283,6 +292,8 @@ PARAMETERS: dict[str, Parameter] = {
     "tau_ref": Parameter(("network", "lif", "tau_ref"), "float", "ms", doc="refractory period"),
     "R_m": Parameter(("network", "lif", "R_m"), "float", "Mohm", doc="membrane resistance"),
     "I_bias": Parameter(("network", "lif", "I_bias"), "float", "nA", doc="tonic current into hidden and output units"),
+    "I_bias_spread": Parameter(("network", "lif", "I_bias_spread"), "float", "nA",
+                               doc="spread of the hidden units' tonic currents around I_bias"),
     "q_syn": Parameter(("network", "lif", "q_syn"), "float", "pC", doc="charge per unit of weight magnitude"),
     "spike_max_rate": Parameter(("network", "input", "max_rate"), "float", "Hz", doc="Poisson rate of a white pixel"),
     "spike_sim_time": Parameter(("network", "input", "sim_time"), "float", "ms", doc="duration of one trial"),
@@ -645,12 +656,14 @@ class Config:
         return cls(**{**data, "network": NetworkConfig(**net)})
 
 
-_LIF_ONLY = ("v_rest", "v_threshold", "v_reset", "tau_m", "tau_ref", "R_m", "I_bias", "q_syn", "activity_rate")
+_LIF_ONLY = ("v_rest", "v_threshold", "v_reset", "tau_m", "tau_ref", "R_m", "I_bias", "I_bias_spread", "q_syn",
+             "activity_rate")
 # Parameters a model never reads, and why.
 _MODEL_UNUSED = {
     "lif": {"sig": "it is the FReLU slope of --model frelu; LIF units are neurons, not sigmoids"},
     "simple": {
         "sig": "it is the FReLU slope of --model frelu; LIF units are neurons, not sigmoids",
+        "I_bias_spread": "--model simple's hidden units share one tonic current",
         "dif": "--model simple's one hidden layer gets the amine undiluted",
         "diffusion": "--model simple's one hidden layer gets the amine undiluted",
         "readout": "--model simple predicts from output spike counts",

@@ -238,13 +238,28 @@ def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace
     return group
 
 
-def set_copy_values(layer, copies: list[NetworkConfig], units_per_copy: int, gains: list[float]) -> None:
+GOLDEN_RATIO = (1 + 5 ** 0.5) / 2
+
+
+def tonic_offsets(units: int, spread: float) -> np.ndarray:
+    """Offsets (nA) of ``units`` hidden units' tonic currents: spread * (frac(k * golden ratio) - 1/2).
+
+    A fixed low-discrepancy pattern rather than random draws: any run of
+    consecutive units (a class network, a unit type) covers the range evenly,
+    and every run, copy and device gets the same pattern without an RNG."""
+    return spread * (np.modf(np.arange(units) * GOLDEN_RATIO)[0] - 0.5)
+
+
+def set_copy_values(layer, copies: list[NetworkConfig], units_per_copy: int, gains: list[float],
+                    spread: float = 0.0) -> None:
     """Give ``layer`` (a group or Subgroup of ``len(copies)`` blocks of units) each
-    copy's learning rate, tonic current and amine factor (``gains``, per copy)."""
+    copy's learning rate, tonic current (spread by ``spread`` nA, see tonic_offsets)
+    and amine factor (``gains``, per copy)."""
     per_unit = lambda values: np.repeat(np.asarray(values, dtype=float), units_per_copy)
     layer.copy = np.repeat(np.arange(len(copies)), units_per_copy)
     layer.lr = per_unit([c.ed.lr for c in copies])
-    layer.I_bias = per_unit([c.lif.I_bias for c in copies]) * nA
+    offsets = np.tile(tonic_offsets(units_per_copy, spread), len(copies))
+    layer.I_bias = (per_unit([c.lif.I_bias for c in copies]) + offsets) * nA
     layer.amine_gain = per_unit(gains)
 
 
@@ -473,7 +488,7 @@ def lif_layers(config: NetworkConfig, copies: list[NetworkConfig], gains: list[l
         network_of_unit = np.repeat(np.arange(C * K), size)
         group.amine_exc = linked_var(output, "amine_exc", index=network_of_unit)
         group.amine_inh = linked_var(output, "amine_inh", index=network_of_unit)
-        set_copy_values(group, copies, K * size, [g[number - 1] for g in gains])
+        set_copy_values(group, copies, K * size, [g[number - 1] for g in gains], config.lif.I_bias_spread)
         hidden.append(group)
     return hidden, output
 
@@ -518,7 +533,7 @@ def one_lif_group(config: NetworkConfig, copies: list[NetworkConfig], gains: lis
     diffusion = []
     for number, (layer, size) in enumerate(zip(layers, config.hidden)):
         _set_hidden_types(layer, size)
-        set_copy_values(layer, copies, K * size, [g[number] for g in gains])
+        set_copy_values(layer, copies, K * size, [g[number] for g in gains], config.lif.I_bias_spread)
         link = Synapses(output, layer, clock=trial_clock, name=f"output_to_{layer.name}_amine")
         link.connect(j=f"k for k in range(i * {size}, (i + 1) * {size})")
         # After the output boundary has released the amines, before the hidden boundaries read them.

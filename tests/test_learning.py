@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from brian2 import SpikeMonitor, ms
 
-from ed_brian.config import ConfigError, EDParams, InputParams, NetworkConfig
+from ed_brian.config import ConfigError, EDParams, InputParams, LIFParams, NetworkConfig
 from ed_brian.devices import use_runtime
 from ed_brian.network import build_network, expected_synapse_counts, input_mask
 from ed_brian.schedule import Phase, Schedule, build_schedule
@@ -304,3 +304,21 @@ def test_a_soft_bound_keeps_magnitudes_below_it_and_slows_their_growth():
     assert 0.42 < bounded_w.mean() < free_w.mean()  # grown from U(0.3, 0.5), less than unbounded
     with pytest.raises(ConfigError, match="--w_bound"):
         small_config(w_bound=0.4).validate()
+
+
+@pytest.mark.parametrize("lif_groups", ["layer", "one"])
+def test_hidden_tonic_currents_spread_evenly_and_outputs_keep_theirs(lif_groups):
+    lif = LIFParams(I_bias=0.7, I_bias_spread=0.4)
+    config = NetworkConfig(hidden=(8, 6), n_classes=3, n_pixels=16, lif=lif, lif_groups=lif_groups)
+    net = build_network(config, np.full((1, 16), 0.5), one_trial_schedule(0))
+    for layer, size in zip(net.layers[1:-1], config.hidden):
+        currents = np.asarray(layer.I_bias[:]) / 1e-9
+        assert len(currents) == 3 * size
+        assert 0.5 - 1e-9 <= currents.min() < 0.55 and 0.85 < currents.max() <= 0.9 + 1e-9
+        # every class network, and either unit type within it, spans the range
+        for network in currents.reshape(3, size):
+            assert np.ptp(network) > 0.2 and np.ptp(network[0::2]) > 0.15 and np.ptp(network[1::2]) > 0.15
+        assert abs(currents.mean() - 0.7) < 0.03
+    np.testing.assert_allclose(np.asarray(net.layers[-1].I_bias[:]) / 1e-9, 0.7)
+    with pytest.raises(ConfigError, match="--I_bias_spread"):
+        LIFParams(I_bias=0.1, I_bias_spread=0.4).validate()
