@@ -26,7 +26,7 @@ from ed_brian.sweep import run_sweep as sweep
 from ed_brian.train import (
     Checkpoint, EpochMetrics, Interrupted, StandaloneSession, Trainer, TrainingResult, build, evaluate, train,
 )
-from ed_brian.weights import pixel_weights, weight_matrix
+from ed_brian.weights import pixel_weights, template_diversity, unit_templates, weight_matrix
 
 __all__ = [
     "Config", "ConfigError",
@@ -34,5 +34,6 @@ __all__ = [
     "build", "Trainer", "train", "evaluate", "TrainingResult", "EpochMetrics", "Checkpoint", "Interrupted",
     "RecordSpec", "StandaloneSession", "DeviceError",
     "save_run", "load_run", "Run", "ResultsError", "load_weights", "load_recordings", "weight_matrix", "pixel_weights",
+    "unit_templates", "template_diversity",
     "export_project", "collect_results", "initial_weights", "sweep",
 ]

@@ -684,6 +684,14 @@ class Run:
 
         return pixel_weights(self.weights, self.config.network.n_classes)
 
+    def template_diversity(self) -> dict[str, np.ndarray]:
+        """Per class network, how many different input templates its first-layer units learned,
+        see :func:`template_diversity`."""
+        from ed_brian.weights import template_diversity
+
+        network = self.config.network
+        return template_diversity(self.weights, network.n_classes, network.n_pixels)
+
     @property
     def test_accuracy(self) -> float:
         """The last epoch's test accuracy, %."""

@@ -1,4 +1,5 @@
-"""Views of saved weights: a projection as a signed matrix, the input weights as images.
+"""Views of saved weights: a projection as a signed matrix, the input weights as images,
+how different the first-layer units' templates are.
 
 Weights are kept as Brian2 keeps synapses, one entry per synapse:
 ``<projection>/i`` (presynaptic index), ``/j`` (postsynaptic index), ``/w``
@@ -44,9 +45,39 @@ def pixel_weights(weights: dict, n_classes: int, image_shape: tuple[int, int] = 
     either type this is the pixel's net push towards that unit's own sign, so
     positive pixels drive the class network and negative ones hold it back.
     """
+    templates = unit_templates(weights, n_classes, int(np.prod(image_shape)))
+    return templates.mean(axis=1).reshape(n_classes, *image_shape)
+
+
+def unit_templates(weights: dict, n_classes: int, n_pixels: int = 784) -> np.ndarray:
+    """Each first-layer unit's input template: (classes, units per class network, pixels).
+
+    Entry [n, h, p] is the magnitude from pixel p's E relay unit minus the one
+    from its I relay unit onto unit h of class network n, the pixel's net push
+    towards the unit's own sign (``pixel_weights`` is its mean over h).
+    """
     i, j, w = (np.asarray(weights[f"relay_to_hidden_1/{field}"]) for field in ("i", "j", "w"))
-    per_class = (int(j.max()) + 1) // n_classes
-    e_minus_i = np.where(i % 2 == 0, w, -w)  # relay unit 2p is pixel p's E copy, 2p+1 its I copy
-    maps = np.zeros((n_classes, int(np.prod(image_shape))))
-    np.add.at(maps, (j // per_class, i // 2), e_minus_i)
-    return (maps / per_class).reshape(n_classes, *image_shape)
+    units = int(j.max()) + 1
+    templates = np.zeros((units, n_pixels))
+    np.add.at(templates, (j, i // 2), np.where(i % 2 == 0, w, -w))  # relay 2p: pixel p's E copy, 2p+1: its I copy
+    return templates.reshape(n_classes, units // n_classes, -1)
+
+
+def template_diversity(weights: dict, n_classes: int, n_pixels: int = 784) -> dict[str, np.ndarray]:
+    """How many different things the first-layer units of each class network learned.
+
+    ED gives every hidden unit of a class network the same amine, so their
+    templates (``unit_templates``, each less its mean over pixels) tend to
+    share a few directions. Per class network: ``first_component`` is the
+    share of the templates' variance along their first principal direction
+    (1: every unit learned one template, up to scale), and ``effective_number``
+    the participation ratio (sum of variances)^2 / sum of squared variances,
+    between 1 and the number of units.
+    """
+    first, effective = [], []
+    for templates in unit_templates(weights, n_classes, n_pixels):
+        centred = templates - templates.mean(axis=1, keepdims=True)
+        variances = np.linalg.svd(centred, compute_uv=False) ** 2
+        first.append(variances[0] / variances.sum())
+        effective.append(variances.sum() ** 2 / (variances ** 2).sum())
+    return {"first_component": np.array(first), "effective_number": np.array(effective)}

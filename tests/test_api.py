@@ -190,3 +190,30 @@ def test_a_standalone_program_reports_its_progress_while_it_runs(tmp_path):
     assert reports and reports[-1] == ("test", 40)
     trials = [t for _, t in reports]
     assert trials == sorted(trials)
+
+
+def synthetic_first_layer(templates: np.ndarray) -> dict:
+    """Saved-weights dict of a relay -> hidden_1 projection whose units have ``templates``
+    (classes x units x pixels) as E-minus-I magnitudes."""
+    n_classes, units, n_pixels = templates.shape
+    i, j = np.meshgrid(np.arange(2 * n_pixels), np.arange(n_classes * units), indexing="ij")
+    i, j = i.ravel(), j.ravel()
+    net = templates.reshape(n_classes * units, n_pixels)[j, i // 2]
+    # Magnitudes are never negative: a positive push sits on the E copy, a negative one on the I copy.
+    w = np.where(i % 2 == 0, np.clip(net, 0, None), np.clip(-net, 0, None)) + 0.3
+    return {"relay_to_hidden_1/i": i, "relay_to_hidden_1/j": j, "relay_to_hidden_1/w": w,
+            "relay_to_hidden_1/sign": np.ones_like(i)}
+
+
+def test_template_diversity_tells_one_shared_template_from_many():
+    rng = np.random.default_rng(0)
+    shared = rng.normal(size=(1, 1, 64)) * rng.uniform(0.5, 2, size=(3, 40, 1))  # one template, units scale it
+    independent = rng.normal(size=(3, 40, 64))
+    weights = synthetic_first_layer(np.concatenate([shared, independent]))
+    np.testing.assert_allclose(ed_brian.unit_templates(weights, 6, 64)[:3], shared.repeat(1, 0), atol=1e-12)
+    diversity = ed_brian.template_diversity(weights, 6, 64)
+    np.testing.assert_allclose(diversity["first_component"][:3], 1, atol=1e-9)
+    np.testing.assert_allclose(diversity["effective_number"][:3], 1, atol=1e-6)
+    assert np.all(diversity["first_component"][3:] < 0.15) and np.all(diversity["effective_number"][3:] > 20)
+    maps = ed_brian.pixel_weights(weights, 6, (8, 8))
+    np.testing.assert_allclose(maps[4], independent[1].mean(axis=0).reshape(8, 8), atol=1e-12)
