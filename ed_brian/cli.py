@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from ed_brian.config import (
-    LIF_GROUPINGS, LR_SCHEDULES, PARAMETERS, RELAY_INPUTS, Config, ConfigError, DeviceForms, EDParams, InputParams, LIFParams,
-    NetworkConfig, inert_parameters,
+    HIDDEN_DERIVATIVES, LIF_GROUPINGS, LR_SCHEDULES, PARAMETERS, RELAY_INPUTS, Config, ConfigError, DeviceForms,
+    EDParams, InputParams, LIFParams, NetworkConfig, inert_parameters,
 )
 from ed_brian.data import DataError
 from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError, threads_warning
@@ -132,6 +132,10 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     help="seed: hidden layer l of L gets dif**(L-l)*amine; uniform: dif*amine (Kaneko) [%(default)s]")
     ed.add_argument("--w1", type=per_copy(float), default=_ED.w_min, help="initial weight magnitudes ~ U(w1, w2) [%(default)s]")
     ed.add_argument("--w2", type=per_copy(float), default=_ED.w_max, help="see --w1 [%(default)s]")
+    ed.add_argument("--hidden_derivative", choices=list(HIDDEN_DERIVATIVES), default=_ED.hidden_derivative,
+                    help="f'(a) of the hidden units in the rule: smoothed, s(1-s) for every unit as a sigmoid's "
+                    "derivative; active, the same for units that fired in the trial and 0 for silent ones, as a "
+                    "rectifier's, so a unit learns only from inputs that drive it (--model lif) [%(default)s]")
     ed.add_argument("--w_bound", type=float, default=_ED.w_bound,
                     help="soft bound on weight magnitudes: each update is scaled by (1 - w/w_bound), so growth "
                     "slows near w_bound and stops there; 0 for none, as Kaneko and the seed [%(default)s]")

@@ -74,6 +74,7 @@ class LIFParams:
 RELAY_INPUTS = ("synapses", "linked")
 LIF_GROUPINGS = ("layer", "one")
 LR_SCHEDULES = ("epoch", "smooth")
+HIDDEN_DERIVATIVES = ("smoothed", "active")
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,9 @@ class EDParams:
     # "auto": event for --model lif (faster on every device measured, an H200
     # included), dense for the other models, which learn only in that form.
     learning: str = "auto"
+    # f'(a) of the hidden units: "smoothed" (every unit, never 0) or "active"
+    # (0 for a unit silent in the trial), see ed_brian.learning.HIDDEN_DERIVATIVES.
+    hidden_derivative: str = "smoothed"
     # What the prediction compares: "count" (output spikes) or "drive" (net input).
     readout: str = "count"
     # Output activity the error is taken from: "clipped" min(count/n_ref, 1) or
@@ -176,6 +180,8 @@ class EDParams:
             raise ConfigError(f"--learning must be auto, event or dense (got {self.learning!r})")
         if self.output_error not in ("clipped", "smoothed"):
             raise ConfigError(f"--output_error must be 'clipped' or 'smoothed' (got {self.output_error!r})")
+        if self.hidden_derivative not in HIDDEN_DERIVATIVES:
+            raise ConfigError(f"--hidden_derivative must be smoothed or active (got {self.hidden_derivative!r})")
         if self.readout not in ("count", "drive"):
             raise ConfigError(f"--readout must be 'count' or 'drive' (got {self.readout!r})")
         if self.input_activity not in ("pixel", "count"):
@@ -314,6 +320,8 @@ PARAMETERS: dict[str, Parameter] = {
     "output_error": Parameter(("network", "ed", "output_error"), "str", doc='"clipped" or "smoothed"'),
     "lr_schedule": Parameter(("network", "ed", "lr_schedule"), "str",
                              doc='"epoch" (lr_decay steps at each epoch) or "smooth" (trial by trial)'),
+    "hidden_derivative": Parameter(("network", "ed", "hidden_derivative"), "str",
+                                   doc='"smoothed" (every hidden unit learns) or "active" (only those that fired)'),
     "readout": Parameter(("network", "ed", "readout"), "str", doc='"count" or "drive"'),
     "learning": Parameter(("network", "ed", "learning"), "str", doc='"auto", "event" or "dense"'),
     "sig": Parameter(("network", "ed", "sig"), "float", doc="FReLU slope u0 (model frelu)"),
@@ -666,11 +674,13 @@ _MODEL_UNUSED = {
         "I_bias_spread": "--model simple's hidden units share one tonic current",
         "dif": "--model simple's one hidden layer gets the amine undiluted",
         "diffusion": "--model simple's one hidden layer gets the amine undiluted",
+        "hidden_derivative": "--model simple's hidden units learn with the smoothed derivative",
         "readout": "--model simple predicts from output spike counts",
         "output_error": "--model simple takes the error from min(count / n_ref, 1)",
     },
     "frelu": {
         **{name: "--model frelu has no LIF hidden or output units" for name in _LIF_ONLY},
+        "hidden_derivative": "--model frelu's units learn with the FReLU derivative",
         "readout": "--model frelu predicts from the FReLU output activity",
         "output_error": "--model frelu takes the error from the FReLU output activity",
     },

@@ -611,7 +611,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     )
     for group in hidden:
         group.run_regularly(
-            learning.HIDDEN_BOUNDARY, clock=trial_clock, when="start", order=learning.ORDER_UNITS, name=f"{group.name}_boundary"
+            learning.hidden_boundary(ed.hidden_derivative), clock=trial_clock, when="start", order=learning.ORDER_UNITS, name=f"{group.name}_boundary"
         )
     # With one LIF group the output's amines are its own release_exc/inh.
     released = "release" if config.lif_groups == "one" else "amine"

@@ -23,7 +23,7 @@ def one_trial_schedule(label: int, learn: float = 1) -> Schedule:
     )
 
 
-def expected_weight_change(config, net, counts, pixels, label, learn_factor=1.0):
+def expected_weight_change(config, net, counts, pixels, label, learn_factor=1.0, weights_before=None):
     """dw of every projection from the spec, given the spike counts of the trial."""
     ed, K, T = config.ed, config.n_classes, config.input.sim_time * 1e-3
     n_ref = ed.activity_rate * T
@@ -54,20 +54,30 @@ def expected_weight_change(config, net, counts, pixels, label, learn_factor=1.0)
         a_pre = activities[pre.name][i] if pre.name in activities else np.clip(counts[pre.name] / n_ref, 0, 1)[i]
         cls = np.asarray(post.network[:])[j]
         amine = np.where(np.asarray(pre.ptype[:])[i] > 0, amine_exc[cls], amine_inh[cls])
-        changes[syn.name] = learn_factor * ed.lr * a_pre * gains[post.name] * smoothed_derivative(counts[post.name][j]) * amine
+        derivative = smoothed_derivative(counts[post.name][j])
+        if ed.hidden_derivative == "active" and post.name.startswith("hidden"):
+            derivative = derivative * (counts[post.name][j] > 0)
+        changes[syn.name] = learn_factor * ed.lr * a_pre * gains[post.name] * derivative * amine
+        if ed.w_bound > 0:
+            changes[syn.name] *= np.clip(1 - weights_before[syn.name] / ed.w_bound, 0, 1)
     return changes
 
 
-@pytest.mark.parametrize("learning_mode, learn_factor, output_error, bias_rate",
-                         [("event", 1.0, "clipped", 0.0), ("dense", 1.0, "clipped", 120.0),
-                          ("event", 0.25, "smoothed", 120.0)])
+@pytest.mark.parametrize("learning_mode, learn_factor, output_error, bias_rate, hidden_derivative, w_bound",
+                         [("event", 1.0, "clipped", 0.0, "smoothed", 0.0),
+                          ("dense", 1.0, "clipped", 120.0, "active", 0.0),
+                          ("event", 0.25, "smoothed", 120.0, "active", 0.9)])
 @pytest.mark.parametrize("input_activity", ["pixel", "count"])
-def test_weight_change_matches_formula(input_activity, learning_mode, learn_factor, output_error, bias_rate):
+def test_weight_change_matches_formula(input_activity, learning_mode, learn_factor, output_error, bias_rate,
+                                       hidden_derivative, w_bound):
+    # With "active", hidden units spread from near rest to tonic firing, so some stay silent.
+    lif = TONIC if hidden_derivative == "smoothed" else replace(TONIC, I_bias_spread=2.0)
     config = NetworkConfig(
-        hidden=(6, 4), n_classes=3, n_pixels=16, lif=TONIC,
+        hidden=(6, 4), n_classes=3, n_pixels=16, lif=lif,
         input=InputParams(sim_time=30.0),
         ed=EDParams(lr=0.2, dif=0.5, input_activity=input_activity, learning=learning_mode,
-                    output_error=output_error, bias_rate=bias_rate),
+                    output_error=output_error, bias_rate=bias_rate, hidden_derivative=hidden_derivative,
+                    w_bound=w_bound),
     )
     rng = np.random.default_rng(0)
     pixels = rng.uniform(0, 1, 16)
@@ -92,18 +102,25 @@ def test_weight_change_matches_formula(input_activity, learning_mode, learn_fact
         assert [syn.name for syn in net.bias_synapses] == ["bias_to_hidden_1", "bias_to_hidden_2", "bias_to_output"]
     else:
         assert net.bias is None and not net.bias_synapses
-    expected = expected_weight_change(config, net, counts, pixels, label, learn_factor)
+    expected = expected_weight_change(config, net, counts, pixels, label, learn_factor, before)
+    if hidden_derivative == "active":  # some hidden unit was silent, and learned nothing
+        silent = [syn for syn in net.projections if syn.target.name.startswith("hidden")
+                  and np.any(counts[syn.target.name][np.asarray(syn.j[:])] == 0)]
+        assert silent and all(np.all(expected[syn.name][counts[syn.target.name][np.asarray(syn.j[:])] == 0] == 0)
+                              for syn in silent)
     for syn in net.projections:
         change = np.asarray(syn.w[:]) - before[syn.name]
         np.testing.assert_allclose(change, expected[syn.name], rtol=1e-9, atol=1e-12, err_msg=syn.name)
         assert np.any(change > 0), f"{syn.name} did not learn"
     relay_to_hidden = net.synapses[0]
-    # The per-trial learning statistics give the same mean |dw| (sample 1: trial 0).
+    # The per-trial learning statistics give the same mean |dw| (sample 1: trial 0),
+    # before a soft bound scales it.
     mon = net.stats_monitor
     mean_dw = (mon.exc_activity[0, 1] * mon.fac_exc_total[0, 1]
                + mon.inh_activity[0, 1] * mon.fac_inh_total[0, 1]) / len(relay_to_hidden)
     change = np.asarray(relay_to_hidden.w[:]) - before[relay_to_hidden.name]
-    assert mean_dw == pytest.approx(np.abs(change).mean(), rel=1e-9)
+    if not w_bound:
+        assert mean_dw == pytest.approx(np.abs(change).mean(), rel=1e-9)
     black = np.asarray(relay_to_hidden.i[:]) < 8
     assert np.all(relay_to_hidden.w[:][black] == before[relay_to_hidden.name][black])
 
