@@ -38,8 +38,8 @@ import brian2  # noqa: F401
 from ed_brian.config import ConfigError, RunConfig
 
 # Flags a grid may sweep (Config parameters of the same names).
-PARAMETERS = ("lr", "lr_decay", "dif", "w1", "w2", "activity_rate", "bias_rate", "sig", "tau_m", "v_threshold", "I_bias", "q_syn",
-              "spike_max_rate", "hidden")
+PARAMETERS = ("lr", "lr_decay", "dif", "w1", "w2", "w_bound", "activity_rate", "bias_rate", "sig", "tau_m", "v_threshold",
+              "I_bias", "I_bias_spread", "q_syn", "spike_max_rate", "hidden")
 POINT_FILE = "point.json"
 
 
