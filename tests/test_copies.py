@@ -51,8 +51,10 @@ def assert_copy_is_single_run(own, single):
 @pytest.mark.parametrize("changes", [
     dict(),
     dict(device="cpp_standalone"),
-    # The GPU's forms, Kaneko's bias units and a sparse input, on the runtime device.
-    dict(lif_groups="one", relay_input="linked", bias_rate=50.0, input_fraction=0.5, lr_decay=0.7),
+    # The GPU's forms, Kaneko's bias units and a sparse input, on the runtime device: the
+    # slowest case (4 min of a CI core), so run with -m long; test_devices covers the forms.
+    pytest.param(dict(lif_groups="one", relay_input="linked", bias_rate=50.0, input_fraction=0.5, lr_decay=0.7),
+                 marks=pytest.mark.long),
 ], ids=["cython", "cpp_standalone", "one_group-linked-bias-sparse"])
 def test_each_copy_equals_the_single_run_of_its_seed_and_parameters(changes):
     config = packed_config(**changes)
