@@ -152,7 +152,7 @@ class EDParams:
     # included), dense for the other models, which learn only in that form.
     learning: str = "auto"
     # f'(a) of the hidden units: "smoothed" (every unit, never 0) or "active"
-    # (0 for a unit silent in the trial), see ed_brian.learning.HIDDEN_DERIVATIVES.
+    # (0 for a unit silent in the trial), see ed_brian.learning.hidden_boundary.
     hidden_derivative: str = "smoothed"
     # What the prediction compares: "count" (output spikes) or "drive" (net input).
     readout: str = "count"

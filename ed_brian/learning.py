@@ -94,6 +94,8 @@ def output_boundary(readout: str = "count", error: str = "clipped") -> str:
 # Activity from the trial's spike count, for every unit that has an n_ref.
 COUNT_ACTIVITY = "activity = clip(count / n_ref, 0, 1)\n"
 
+# Every trial starts from rest. Brian2 writes v only where not_refractory is
+# true ("unless refractory"), so refractoriness is cleared before v is set.
 HIDDEN_BOUNDARY = (
     COUNT_ACTIVITY
     + _POST_FACTOR
@@ -106,22 +108,21 @@ v = v_rest
 """
 )
 
-# The hidden units' f'(a): "smoothed" s(1 - s) for every unit, as a sigmoid's
-# derivative, never 0; "active" the same for units that fired in the trial and
-# 0 for silent ones, as a rectifier's derivative: a unit learns only from the
-# inputs that drive it, so units driven by different inputs learn apart.
-
 
 def hidden_boundary(derivative: str = "smoothed") -> str:
-    """Boundary code of the hidden units with f'(a) of ``derivative``, 'smoothed' or 'active'."""
+    """Boundary code of the hidden units with f'(a) of ``derivative``.
+
+    'smoothed': s(1 - s) for every unit, as a sigmoid's derivative, never 0;
+    'active': the same for units that fired in the trial and 0 for silent ones,
+    as a rectifier's derivative, so a unit learns only from the inputs that
+    drive it.
+    """
     if derivative == "smoothed":
         return HIDDEN_BOUNDARY
     gated = _POST_FACTOR.replace("* amine_exc", "* amine_exc * int(count > 0)").replace(
         "* amine_inh", "* amine_inh * int(count > 0)")
     return HIDDEN_BOUNDARY.replace(_POST_FACTOR, gated)
 
-# Every trial starts from rest. Brian2 writes v only where not_refractory is
-# true ("unless refractory"), so refractoriness is cleared before v is set.
 
 _RELAY_ACTIVITY = {
     # The seed: first-layer updates see the pixel value itself.
