@@ -160,7 +160,8 @@ phase = 0
 )
 
 
-SYNAPSE_UPDATE = "w += act_exc_pre * fac_exc_post + act_inh_pre * fac_inh_post"
+_SYNAPSE_STEP = "act_exc_pre * fac_exc_post + act_inh_pre * fac_inh_post"
+SYNAPSE_UPDATE = f"w += {_SYNAPSE_STEP}"
 
 
 def synapse_update(w_bound: float = 0.0) -> str:
@@ -174,8 +175,7 @@ def synapse_update(w_bound: float = 0.0) -> str:
     """
     if w_bound <= 0:
         return SYNAPSE_UPDATE
-    return (f"w += (act_exc_pre * fac_exc_post + act_inh_pre * fac_inh_post)"
-            f" * clip(1 - w / {float(w_bound)!r}, 0, 1)")
+    return f"w += ({_SYNAPSE_STEP}) * clip(1 - w / {float(w_bound)!r}, 0, 1)"
 
 # Event-driven form of the same update. A presynaptic unit that was active in
 # a training trial emits a "learn" event at the boundary step, and only its
