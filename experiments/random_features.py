@@ -1,8 +1,8 @@
 """ED on fixed random features: a NumPy rate model, then the spiking network on them.
 
     python experiments/random_features.py analog --fashion --features 0 2000 4000 --epochs 3
-    python experiments/random_features.py spiking --fashion --features 2000 --hidden 64 --train 10000 --test 2000
-    python experiments/random_features.py spiking --fashion --features 4000 --hidden 64 --train 60000 --test 10000
+    python experiments/random_features.py spiking --fashion --features 2000 --active 0.2 --train 10000 --train_pool 60000 --test 2000
+    python experiments/random_features.py spiking --fashion --features 4000
 
 Each feature is a fixed random projection of the image through a threshold,
 h_j = min(max(x . W_j - theta_j, 0) / s_j, 1), with W_j ~ N(0, 1) per pixel,
