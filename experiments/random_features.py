@@ -32,16 +32,15 @@ from dataclasses import replace
 import numpy as np
 
 import ed_brian
+from ed_brian.cli import parse_hidden
 from ed_brian.data import Dataset
-
-
-def pixel_matrix(images: np.ndarray) -> np.ndarray:
-    return images.reshape(len(images), -1) / 255.0
+from ed_brian.train import pixel_table
 
 
 def random_features(dataset: Dataset, n: int, active: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(training, test) features in [0, 1] as float32 (n = 0: the pixels)."""
-    train, test = pixel_matrix(dataset.train_images), pixel_matrix(dataset.test_images)
+    table = pixel_table(dataset)
+    train, test = table[: len(dataset.train_images)], table[len(dataset.train_images) :]
     if n == 0:
         return train.astype(np.float32), test.astype(np.float32)
     weights = np.random.default_rng(seed).normal(0, 1, (train.shape[1], n))
@@ -90,14 +89,13 @@ def spiking(args, dataset: Dataset) -> None:
                        train_labels=dataset.train_labels[:pool], test_images=as_images(test[: args.test]),
                        test_labels=dataset.test_labels[: args.test], class_names=dataset.class_names,
                        source=f"{dataset.source}, {n} random features (seed {args.feature_seed})")
-    hidden = tuple(int(size) for size in args.hidden.split(","))
-    config = ed_brian.Config(hidden=hidden, train=args.train, train_pool=args.train_pool, test=args.test,
+    config = ed_brian.Config(hidden=args.hidden, train=args.train, train_pool=args.train_pool, test=args.test,
                              epochs=args.epochs, seed=args.seed, device=args.device)
     config = replace(config, network=replace(config.network, n_pixels=n))
     began = time.perf_counter()
     result = ed_brian.train(config, features)
     for m in result.epochs:
-        print(f"{n} features, hidden {args.hidden}, epoch {m.epoch}: test {m.test_accuracy:.2f} %, "
+        print(f"{n} features, hidden {','.join(map(str, args.hidden))}, epoch {m.epoch}: test {m.test_accuracy:.2f} %, "
               f"online training {m.train_accuracy:.2f} %", flush=True)
     print(f"mean rates (Hz): {result.epochs[-1].mean_rates}; {time.perf_counter() - began:.0f} s")
     if args.out:
@@ -121,7 +119,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--lr", type=float, help="analog: learning rate [0.05 for pixels, 0.03 for features]")
-    parser.add_argument("--hidden", default="64", help="spiking: hidden units per class network [64]")
+    parser.add_argument("--hidden", type=parse_hidden, default=(64,), help="spiking: hidden units per class network [64]")
     parser.add_argument("--device", default="cpp_standalone", help="spiking [cpp_standalone]")
     parser.add_argument("--out", help="spiking: save the run here")
     args = parser.parse_args()
