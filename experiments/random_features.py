@@ -58,9 +58,10 @@ def random_features(dataset: Dataset, n: int, active: float, seed: int) -> tuple
 
 
 def analog(args, dataset: Dataset) -> None:
-    rng = np.random.default_rng(args.seed)
     targets = np.eye(dataset.n_classes, dtype=np.float32)
     for n in args.features:
+        # A fresh stream per feature count: its numbers do not depend on the counts listed before it.
+        rng = np.random.default_rng(args.seed)
         train, test = random_features(dataset, n, args.active, args.feature_seed)
         w = np.zeros((train.shape[1], dataset.n_classes), np.float32)
         b = np.zeros(dataset.n_classes, np.float32)
