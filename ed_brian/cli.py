@@ -86,6 +86,26 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                     "pseudo-random pattern; weights scaled to keep the mean drive) [%(default)s]")
     net.add_argument("--hidden", type=parse_hidden, default=NetworkConfig().hidden, metavar="H[,H...]",
                      help="hidden units per class network, per layer [256]")
+    _NET = NetworkConfig()
+    net.add_argument("--features", type=int, default=_NET.features, metavar="N",
+                     help="a fixed random feature layer: N pairs of LIF units between the relay and the class "
+                     "networks, each driven by a random projection of the image through a threshold; the class "
+                     "networks learn from them by ED (0: none, the relay reaches them directly) [%(default)s]")
+    net.add_argument("--feature_seed", type=int, default=_NET.feature_seed,
+                     help="seed of the features' random projections [%(default)s]")
+    net.add_argument("--feature_active", type=float, default=_NET.feature_active, metavar="F",
+                     help="fraction of the features an image drives: thresholds at that quantile of the first "
+                     "training images' projections [%(default)s]")
+    net.add_argument("--feature_drive", type=float, default=_NET.feature_drive, metavar="MV",
+                     help="how far one standard deviation of a feature's projection moves its resting point, "
+                     "mV [%(default)s]")
+    net.add_argument("--feature_smoothing", type=float, default=_NET.feature_smoothing, metavar="PX",
+                     help="blur each random projection by a Gaussian of PX pixels: smooth projections read the "
+                     "images' large-scale differences, which Poisson input carries with less noise (0: none) "
+                     "[%(default)s]")
+    net.add_argument("--feature_tau_m", type=float, default=_NET.feature_tau_m, metavar="MS",
+                     help="membrane time constant of the feature units, ms: longer sums the input over more "
+                     "of the trial [%(default)s]")
     net.add_argument("--lif_groups", choices=LIF_GROUPINGS, default=None,
                      help="layer: a NeuronGroup per LIF layer; one: the hidden and output units in one NeuronGroup, "
                      "each layer a Subgroup (the same numbers; on a GPU four kernels fewer per time step for each "

@@ -209,6 +209,19 @@ class NetworkConfig:
     # Fraction of the relay units each first-layer unit receives, picked by a
     # fixed pseudo-random pattern (the same on every device and every run).
     input_fraction: float = 1.0
+    # A fixed random feature layer between the relay and the class networks
+    # (ed_brian.features): N pairs of LIF units; 0 for none, the relay then
+    # reaching the first hidden layers directly.
+    features: int = 0
+    feature_seed: int = 1  # draws the features' random projections
+    # Gaussian blur (pixels) of each random projection: smooth projections pick up
+    # the images' large-scale differences, which Poisson input carries with less noise.
+    feature_smoothing: float = 0.0
+    feature_active: float = 0.15  # fraction of the features an image drives
+    feature_drive: float = 60.0  # mV the resting point moves per standard deviation of a projection
+    # Membrane time constant of the feature units: long, so that a unit sums its
+    # input over the whole trial instead of its last tau_m (less Poisson noise).
+    feature_tau_m: float = 12.0  # ms
     # "layer": one NeuronGroup per LIF layer. "one": the hidden and output
     # units in one NeuronGroup, each layer a Subgroup of it (the same numbers;
     # fewer code objects per time step, which a GPU is bound by).
@@ -229,6 +242,19 @@ class NetworkConfig:
             raise ConfigError(f"--input_fraction must be in (0, 1] (got {self.input_fraction})")
         if self.n_classes < 2:
             raise ConfigError(f"need at least 2 classes (got {self.n_classes})")
+        if self.features < 0:
+            raise ConfigError(f"--features must be >= 0, 0 for none (got {self.features})")
+        if not 0 < self.feature_active < 1:
+            raise ConfigError(f"--feature_active must be in (0, 1) (got {self.feature_active})")
+        if not self.feature_drive > 0:
+            raise ConfigError(f"--feature_drive must be > 0 (got {self.feature_drive})")
+        if self.feature_smoothing < 0:
+            raise ConfigError(f"--feature_smoothing must be >= 0, 0 for none (got {self.feature_smoothing})")
+        if not self.feature_tau_m > 0:
+            raise ConfigError(f"--feature_tau_m must be > 0 (got {self.feature_tau_m})")
+        if self.features and self.input_fraction < 1:
+            raise ConfigError("--input_fraction thins the relay's projection to the first hidden layer, which "
+                              "--features replaces: give one of them")
         self.lif.validate()
         self.input.validate()
         self.ed.validate()
@@ -290,6 +316,16 @@ PARAMETERS: dict[str, Parameter] = {
     "hidden": Parameter(("network", "hidden"), "hidden", doc="hidden units per class network, per layer: 256, (256, 128) or \"256,128\""),
     "n_classes": Parameter(("network", "n_classes"), "int", doc="output units, one class network each"),
     "input_fraction": Parameter(("network", "input_fraction"), "float", doc="fraction of the relay each first-layer unit receives"),
+    "features": Parameter(("network", "features"), "int",
+                          doc="fixed random LIF feature pairs between the relay and the class networks (0: none)"),
+    "feature_seed": Parameter(("network", "feature_seed"), "int", doc="seeds the feature layer's random projections"),
+    "feature_active": Parameter(("network", "feature_active"), "float",
+                                doc="fraction of the features an image drives (sets their thresholds)"),
+    "feature_drive": Parameter(("network", "feature_drive"), "float", "mV",
+                               doc="shift of a feature's resting point per standard deviation of its projection"),
+    "feature_smoothing": Parameter(("network", "feature_smoothing"), "float",
+                                   doc="Gaussian blur (pixels) of the features' random projections (0: none)"),
+    "feature_tau_m": Parameter(("network", "feature_tau_m"), "float", "ms", doc="membrane time constant of the feature units"),
     "lif_groups": Parameter(("network", "lif_groups"), "str", doc='"layer" (a NeuronGroup per layer) or "one" (Subgroups of one group)'),
     "v_rest": Parameter(("network", "lif", "v_rest"), "float", "mV", doc="resting potential"),
     "v_threshold": Parameter(("network", "lif", "v_threshold"), "float", "mV", doc="firing threshold"),
@@ -620,6 +656,8 @@ class Config:
             raise ConfigError(f"--model must be lif, simple or frelu (got {self.model!r})")
         if self.model != "lif" and self.network.input_fraction < 1:
             raise ConfigError("--input_fraction is for --model lif; the other models connect every input")
+        if self.model != "lif" and self.network.features:
+            raise ConfigError("--features is for --model lif; the other models read the relay directly")
         if self.model != "lif" and self.network.ed.bias_rate > 0:
             raise ConfigError("--bias_rate is for --model lif; the other models have no bias units")
         if self.model != "lif" and self.network.lif_groups != "layer":
@@ -693,6 +731,10 @@ def unused_reason(config: Config, name: str) -> str | None:
     if reason:
         return reason
     layers, ed = len(config.network.hidden), config.network.ed
+    if name.startswith("feature_") and not config.network.features:
+        return "there is no feature layer: give --features N"
+    if name == "input_activity" and config.network.features:
+        return "with --features the relay's synapses are fixed; the first learned ones start at the features"
     if name == "dif" and ed.diffusion == "seed" and layers == 1:
         return ("with --diffusion seed a single hidden layer gets dif**0 = 1 times the amine "
                 "(--diffusion uniform or more hidden layers make it count)")

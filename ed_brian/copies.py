@@ -5,7 +5,7 @@ in every hidden and output layer: the units of copy 0, then those of copy 1,
 and so on, so that one NeuronGroup, one Synapses object and one code object per
 step serve them all (on a GPU the launches, not the arithmetic, set the pace).
 
-What the copies share: the Poisson input and the relay (the same spikes reach
+What the copies share: the Poisson input, the relay and the feature layer (the same spikes reach
 every copy), the bias units, the schedule (images, order, test set), the
 network's shape and every parameter outside ``COPY_PARAMETERS``. What each copy
 has of its own: its units and synapses (no synapse joins two copies), its
@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ed_brian.config import COPY_PARAMETERS, RunConfig
-from ed_brian.network import expected_synapse_counts, input_mask, layer_sizes
+from ed_brian.network import SHARED_LAYERS, expected_synapse_counts, input_mask, layer_sizes, learned_pairs
 
 __all__ = ["COPY_PARAMETERS", "initial_weights", "synapse_copies", "pack_weights", "split_weights",
            "copy_scores", "ensemble_scores"]
@@ -76,20 +76,19 @@ def synapse_copies(config: RunConfig) -> dict[str, np.ndarray]:
     """
     network, C = config.network, config.copies
     sizes = layer_sizes(network)
-    names = list(sizes)
     out = {}
     copy_index = np.arange(C, dtype=np.int16 if C < 2**15 else np.int32)  # small: one per synapse
-    for pre, post in zip(names[:-1], names[1:]):
+    for pre, post in learned_pairs(network):
         name = f"{pre}_to_{post}"
-        if pre == "relay":
+        if pre in SHARED_LAYERS:
             per_source = np.full(sizes[pre], sizes[post])
-            if network.input_fraction < 1:
+            if pre == "relay" and network.input_fraction < 1:
                 per_source = input_mask(sizes[pre], sizes[post], network.input_fraction).sum(axis=1)
             out[name] = np.repeat(np.tile(copy_index, sizes[pre]), np.repeat(per_source, C))
         else:
             out[name] = np.repeat(copy_index, sizes[pre] * (sizes[post] // network.n_classes))
     if network.ed.bias_rate > 0:
-        for post in names[1:]:
+        for _, post in learned_pairs(network):
             out[f"bias_to_{post}"] = np.tile(np.repeat(copy_index, sizes[post]), 2)
     return out
 
@@ -106,8 +105,10 @@ def pack_weights(weights: list[dict[str, np.ndarray]], config: RunConfig) -> dic
 def split_weights(weights: dict[str, np.ndarray], config: RunConfig) -> list[dict[str, np.ndarray]]:
     """Each copy's weights (``i``, ``j``, ``w``, ``sign``) as a single run of it would save them."""
     sizes = layer_sizes(config.network)
-    shared = ("relay", "bias")
-    out = [{} for _ in range(config.copies)]
+    shared = (*SHARED_LAYERS, "bias")
+    # The feature layer's calibration is every copy's.
+    out = [{key: value for key, value in weights.items() if key.startswith("features/")}
+           for _ in range(config.copies)]
     for name, copy_of in synapse_copies(config).items():
         pre, post = name.split("_to_")
         for c in range(config.copies):

@@ -67,6 +67,8 @@ def export_project(config: RunConfig, dataset: Dataset, out: str | Path, weights
         "projections": [syn.name for syn in trainer.net.projections],
         "phases": [[p.epoch, p.kind, p.start, p.stop] for p in schedule.phases],
         "labels": schedule.label.tolist(),
+        # A feature layer's calibration is an input of the program, not one of its results.
+        "feature_calibration": {key: value.tolist() for key, value in trainer.net.feature_calibration.items()},
     }
     (out / EXPORT_FILE).write_text(json.dumps(manifest) + "\n")
     (out / "README.md").write_text(_readme(config, out))
@@ -191,6 +193,9 @@ def collect_results(folder: str | Path) -> tuple[list[EpochMetrics], dict[str, n
                 raise fail(f"{unit}/ptype", "has unit types other than -1 and +1")
         weights.update({f"{name}/i": i, f"{name}/j": j, f"{name}/w": w})
         weights[f"{name}/sign"] = (pre_type[i] * post_type[j]).astype(np.int8)
+    seed_key = "features/seed"
+    for key, values in manifest.get("feature_calibration", {}).items():
+        weights[key] = np.asarray(values, dtype=np.int64 if key == seed_key else float)
     metrics = epoch_metrics(schedule, ensemble_predictions(scores, config))
     return metrics, weights, scores
 

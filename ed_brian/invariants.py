@@ -14,7 +14,8 @@ class InvariantError(RuntimeError):
 def unit_types(config: NetworkConfig, copies: int = 1) -> dict[str, np.ndarray]:
     """+1/-1 type of every unit of every layer (of ``copies`` packed copies), as network.py assigns them."""
     K = config.n_classes * copies
-    types = {"relay": 1 - 2 * (np.arange(2 * config.n_pixels) % 2)}
+    types = {"relay": 1 - 2 * (np.arange(2 * config.n_pixels) % 2),
+             "features": 1 - 2 * (np.arange(2 * config.features) % 2)}
     for number, size in enumerate(config.hidden, start=1):
         types[f"hidden_{number}"] = 1 - 2 * ((np.arange(K * size) % size) % 2)
     types["output"] = np.ones(K, dtype=int)

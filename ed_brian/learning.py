@@ -109,6 +109,10 @@ v = v_rest
 )
 
 
+# The fixed random features (ed_brian.features): presynaptic to learned synapses only.
+FEATURE_BOUNDARY = HIDDEN_BOUNDARY.replace(_POST_FACTOR, "")
+
+
 def hidden_boundary(derivative: str = "smoothed") -> str:
     """Boundary code of the hidden units with f'(a) of ``derivative``.
 

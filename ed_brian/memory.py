@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ed_brian.config import Config, ConfigError
-from ed_brian.network import expected_synapse_counts
+from ed_brian.network import expected_synapse_counts, fixed_synapse_count
 
 MB = 1024 * 1024
 
@@ -61,7 +61,7 @@ class MemoryEstimate:
 def estimate(config: Config, recorded_values: int = 0) -> MemoryEstimate:
     """The peak memory a run of ``config`` needs; ``recorded_values``: membrane samples
     and spikes a recording keeps (0 without one)."""
-    synapses = sum(expected_synapse_counts(config.network, config.copies).values())
+    synapses = sum(expected_synapse_counts(config.network, config.copies).values()) + fixed_synapse_count(config.network)
     images = config.pool_size + config.n_test
     trials = config.epochs * (config.n_train + config.n_test)
     # float64 rows; a standalone run keeps the table in Python and in the program.

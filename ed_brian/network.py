@@ -4,12 +4,14 @@ Layers, each one ``NeuronGroup`` holding all K class networks:
 
     PoissonGroup (one source per pixel, or per relay unit)
       -> relay      2 * 784 units, E and I copy of every pixel, shared by all classes
+     (-> features   2 * N LIF units, fixed random projections, shared by all classes)
       -> hidden_1   K * H_1 LIF units, types alternating E/I within a class
       -> ...
       -> output     K LIF units, all excitatory, unit n is class n
 
-The relay projects to every first-layer unit; deeper layers connect only
-within a class network. With ``bias_rate`` > 0, Kaneko's two bias units (E
+The relay (or, with ``features`` N > 0, the fixed random feature layer of
+ed_brian.features) projects to every first-layer unit; deeper layers connect
+only within a class network. With ``bias_rate`` > 0, Kaneko's two bias units (E
 and I, firing regularly) reach every hidden and output unit. The ED rule is
 attached here from ed_brian.learning.
 
@@ -25,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from brian2 import (
@@ -48,6 +50,7 @@ from brian2 import (
     second,
 )
 
+from ed_brian import features as feature_layer_math
 from ed_brian import learning
 from ed_brian.config import ConfigError, NetworkConfig
 from ed_brian.models import lif
@@ -59,18 +62,26 @@ class EDNetwork:
     """The built network and handles to the parts the trainer reads."""
 
     network: Network
-    layers: list  # relay, hidden_1..hidden_L, output (with lif_groups "one", Subgroups of one group)
-    synapses: list[Synapses]  # layers[k] -> layers[k+1]
+    layers: list  # relay, [features,] hidden_1..hidden_L, output (with lif_groups "one", Subgroups of one group)
+    synapses: list[Synapses]  # the learned chain: layers[k] -> layers[k+1] from the relay or the features on
     score_monitor: StateMonitor  # output scores of trial k-1 at t = k*T
     trial_steps: int
     tables: dict[str, TimedArray]  # images and schedule, by name (run_args keys in standalone)
     stats_monitor: StateMonitor  # first-layer totals of trial k-1 at t = k*T, for mean |dw|
     bias: NeuronGroup | None = None  # Kaneko's bias units, when the config has them
     bias_synapses: list[Synapses] = field(default_factory=list)  # bias -> every hidden layer and the output
+    feature_synapses: Synapses | None = None  # relay -> features, fixed, with a feature layer
+    feature_calibration: dict = field(default_factory=dict)  # features/seed, smoothing, theta, scale, once set
+    config: NetworkConfig | None = None  # what it was built from
 
     @property
     def output(self) -> NeuronGroup:
         return self.layers[-1]
+
+    @property
+    def learning_layers(self) -> list:
+        """The layers that receive learned synapses: hidden_1..hidden_L, output."""
+        return self.layers[2:] if self.feature_synapses is not None else self.layers[1:]
 
     @property
     def unit_groups(self) -> list[NeuronGroup]:
@@ -93,27 +104,49 @@ class EDNetwork:
             out[f"{syn.name}/j"] = j
             out[f"{syn.name}/w"] = np.array(syn.w[:])
             out[f"{syn.name}/sign"] = (pre.ptype[:][i] * post.ptype[:][j]).astype(np.int8)
+        out.update({key: np.array(value) for key, value in self.feature_calibration.items()})
         return out
 
+    def weight_values(self, weights: dict[str, np.ndarray]) -> list[tuple[object, str, np.ndarray]]:
+        """What loading ``weights`` sets, as (group or synapses, variable, values): every learned
+        magnitude and, with a feature layer, its fixed magnitudes and tonic currents."""
+        values = [(syn, "w", np.asarray(weights[f"{syn.name}/w"], dtype=float)) for syn in self.projections]
+        if self.feature_synapses is not None:
+            config = self.config
+            feature_layer_math.check_calibration(weights, config)
+            calibration = {key: weights[key] for key in feature_layer_math.KEYS}
+            values.append((self.feature_synapses, "w", feature_layer_math.connections(config, calibration)[2]))
+            values.append((self.feature_synapses.target, "I_bias",
+                           feature_layer_math.tonic_currents(config, calibration) * nA))
+            self.feature_calibration = calibration
+        return values
+
     def set_weights(self, weights: dict[str, np.ndarray], expected_counts: dict[str, int]) -> None:
-        """Load magnitudes saved by ``weights()`` (any device) into this network.
+        """Load magnitudes saved by ``weights()`` (any device) into this network (with a
+        feature layer, also the calibration they carry).
 
         Synapses are created in the same order on every device, so the
         magnitude arrays line up; a checkpoint of another shape is refused.
         """
         check_weight_shapes(weights, expected_counts)
-        for syn in self.projections:
-            syn.w[:] = np.asarray(weights[f"{syn.name}/w"], dtype=float)
+        for owner, name, values in self.weight_values(weights):
+            setattr(owner, name, values)
 
     def spike_totals(self) -> dict[str, np.ndarray]:
         return {layer.name: np.array(layer.spikes_total[:]) for layer in self.layers
                 if "spikes_total" in layer.variables}
 
 
+# Layers every class network and packed copy reads; the class networks' own layers follow them.
+SHARED_LAYERS = ("relay", "features")
+
+
 def layer_sizes(config: NetworkConfig) -> dict[str, int]:
-    """Units per layer of one network (packed copies repeat every layer but the relay)."""
+    """Units per layer of one network (packed copies repeat every layer but the shared ones)."""
     K = config.n_classes
     sizes = {"relay": 2 * config.n_pixels}
+    if config.features:
+        sizes["features"] = 2 * config.features
     sizes.update({f"hidden_{n}": K * size for n, size in enumerate(config.hidden, start=1)})
     sizes["output"] = K
     return sizes
@@ -140,26 +173,37 @@ def input_mask(n_relay: int, n_first: int, fraction: float) -> np.ndarray:
     return eval(INPUT_HASH, {}, {"i": i, "j": j}) < input_threshold(fraction)
 
 
+def learned_pairs(config: NetworkConfig) -> list[tuple[str, str]]:
+    """(pre, post) layer names of every learned projection of the chain: all consecutive
+    layers but relay -> features, which is fixed."""
+    names = list(layer_sizes(config))
+    return [(pre, post) for pre, post in zip(names[:-1], names[1:]) if post != "features"]
+
+
+def fixed_synapse_count(config: NetworkConfig) -> int:
+    """Synapses that never learn: relay -> features, a pixel to each feature unit."""
+    return 2 * config.features * config.n_pixels
+
+
 def expected_synapse_counts(config: NetworkConfig, copies: int = 1) -> dict[str, int]:
-    """Synapses per projection: the relay reaches every first-layer unit, deeper
-    layers connect all-to-all within each class network; ``copies`` times that
-    for packed copies."""
+    """Learned synapses per projection: the relay (or the features) reaches every
+    first-layer unit, deeper layers connect all-to-all within each class network;
+    ``copies`` times that for packed copies."""
     if copies != 1:
         return {name: copies * count for name, count in expected_synapse_counts(config).items()}
-    names = list(layer_sizes(config))
     sizes = layer_sizes(config)
     K = config.n_classes
     counts = {}
-    for pre, post in zip(names[:-1], names[1:]):
+    for pre, post in learned_pairs(config):
         per_class = sizes[post] // K
-        if pre != "relay":
+        if pre not in SHARED_LAYERS:
             counts[f"{pre}_to_{post}"] = sizes[pre] * per_class
-        elif config.input_fraction < 1:
+        elif pre == "relay" and config.input_fraction < 1:
             counts[f"{pre}_to_{post}"] = int(input_mask(sizes[pre], sizes[post], config.input_fraction).sum())
         else:
             counts[f"{pre}_to_{post}"] = sizes[pre] * sizes[post]
     if config.ed.bias_rate > 0:
-        counts.update({f"bias_to_{post}": 2 * sizes[post] for post in names[1:]})
+        counts.update({f"bias_to_{post}": 2 * sizes[post] for _, post in learned_pairs(config)})
     return counts
 
 
@@ -213,11 +257,13 @@ def _learn_events(config: NetworkConfig, presynaptic: bool) -> dict | None:
     return None
 
 
-def _lif_group(n, config: NetworkConfig, amine: str, name: str, clock, namespace, presynaptic=True) -> NeuronGroup:
+def _lif_group(n, config: NetworkConfig, amine: str | None, name: str, clock, namespace, presynaptic=True) -> NeuronGroup:
+    """LIF units with the config's constants; ``amine`` None: units whose input does not learn."""
     p = config.lif
+    learning_part = "" if amine is None else lif.LEARNING_VARIABLES + amine
     group = NeuronGroup(
         n,
-        lif.LIF_EQUATIONS + lif.UNIT_VARIABLES + lif.LEARNING_VARIABLES + amine,
+        lif.LIF_EQUATIONS + lif.UNIT_VARIABLES + learning_part,
         threshold=lif.LIF_THRESHOLD,
         reset=lif.LIF_RESET,
         refractory=lif.LIF_REFRACTORY,
@@ -318,7 +364,7 @@ def connect_class_networks(syn: Synapses, n_networks: int, input_fraction: float
     copies). Initial magnitudes are set by the trainer (ed_brian.copies)."""
     if syn.source.name == "relay" and input_fraction < 1:
         syn.connect(condition=f"{input_hash(len(syn.target) // copies)} < {input_threshold(input_fraction)}")
-    elif syn.source.name == "relay":
+    elif syn.source.name in SHARED_LAYERS:
         syn.connect()
     else:
         size_post = len(syn.target) // n_networks
@@ -347,7 +393,8 @@ def set_lif_parameters(net: "EDNetwork", config: NetworkConfig, names) -> None:
     every projection the ``w_gain`` they imply: the network ``build`` makes from ``config``."""
     from ed_brian.config import ConfigError
 
-    groups = owning_groups([layer for layer in net.layers if "tau_m" in layer.variables])
+    # The feature layer keeps the constants it was calibrated with.
+    groups = owning_groups([layer for layer in net.learning_layers if "tau_m" in layer.variables])
     if not groups:
         raise ConfigError("this model has no LIF hidden or output units to change")
     for name in names:
@@ -385,7 +432,8 @@ def bias_units(config: NetworkConfig, clock, trial_clock, namespace) -> NeuronGr
 
 
 def learning_stats(relay: NeuronGroup, first_hidden: NeuronGroup, trial_clock: Clock, copies: int = 1):
-    """Objects that total, after every trial, what the mean |dw| of the first projection needs.
+    """Objects that total, after every trial, what the mean |dw| of the first learned projection needs
+    (``relay``: its presynaptic layer, the relay or the features).
 
     sum_ij a_i f_j = (sum_E a)(sum fac_exc) + (sum_I a)(sum fac_inh): four sums,
     taken by summed variables at the trial boundary, one unit per packed copy.
@@ -414,6 +462,28 @@ def _no_reset_warning():
         log.disabled = was
 
 
+def feature_layer(config: NetworkConfig, relay: NeuronGroup, clock, trial_clock, namespace) -> tuple[NeuronGroup, Synapses]:
+    """The fixed random feature layer (ed_brian.features): (features, relay -> features).
+
+    2N LIF units, unit 2f the E and 2f+1 the I unit of feature f, shared by
+    every class network. Their synapses' magnitudes and tonic currents come
+    from the calibration that ``EDNetwork.set_weights`` loads.
+    """
+    features = _lif_group(2 * config.features, config, None, "features", clock, namespace)
+    features.ptype = "1 - 2 * (i % 2)"
+    features.network = -1
+    features.tau_m = config.feature_tau_m * ms
+    features.run_regularly(learning.FEATURE_BOUNDARY, clock=trial_clock, when="start", order=learning.ORDER_UNITS,
+                           name="features_boundary")
+    fixed = Synapses(relay, features, model=lif.SYNAPSE_MODEL, on_pre=lif.SYNAPSE_ON_PRE, delay=NO_DELAY,
+                     clock=clock, name="relay_to_features", namespace=namespace)
+    # Any calibration gives the same (i, j): the order the magnitudes are loaded in.
+    i, j, _ = feature_layer_math.connections(config, {"features/scale": np.ones(config.features)})
+    fixed.connect(i=i, j=j)
+    fixed.w_gain = synaptic_jump(replace(config, lif=replace(config.lif, tau_m=config.feature_tau_m)))
+    return features, fixed
+
+
 def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[list, NeuronGroup]:
     """The Poisson sources and the relay, E and I unit of every pixel: (source objects, relay).
 
@@ -438,7 +508,8 @@ def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[l
             lif.LINKED_RELAY_EQUATIONS + lif.UNIT_STATE if linked else lif.RELAY_EQUATIONS + lif.UNIT_VARIABLES,
             threshold=lif.RELAY_THRESHOLD,
             reset=None if linked else lif.RELAY_RESET,
-            events=_learn_events(config, presynaptic=True),
+            # With a feature layer the relay's synapses are fixed: no learn events.
+            events=_learn_events(config, presynaptic=not config.features),
             clock=clock,
             name="relay",
             namespace=namespace,
@@ -569,6 +640,10 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     namespace = dict(tables, max_rate=inp.max_rate * Hz, n_classes=K)
 
     source_objects, relay = input_layer(config, clock, trial_clock, namespace)
+    features, feature_synapses, first = None, None, relay  # first: the first learned projection's source
+    if config.features:
+        features, feature_synapses = feature_layer(config, relay, clock, trial_clock, namespace)
+        first = features
 
     gains = [learning.amine_gains(len(config.hidden), c.ed.dif, c.ed.diffusion) for c in copies]
     if config.lif_groups == "one":
@@ -577,20 +652,21 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         hidden, output = lif_layers(config, copies, gains, clock, namespace)
         lif_objects = [*hidden, output]
 
-    layers = [relay, *hidden, output]
+    chain = [first, *hidden, output]  # the layers joined by learned projections
+    layers = [relay, *chain] if features is not None else chain
     synapses = []
     w_gain = synaptic_jump(config)
-    for pre, post in zip(layers[:-1], layers[1:]):
+    for pre, post in zip(chain[:-1], chain[1:]):
         syn = _projection(pre, post, f"{pre.name}_to_{post.name}", clock, trial_clock, namespace, ed.learning, ed.w_bound)
         connect_class_networks(syn, C * K, config.input_fraction, C)
         syn.w_gain = synaptic_jump(config, from_relay=pre is relay)
         synapses.append(syn)
     # Learn events belong to whole groups: with one LIF group, to that group.
-    sources = [relay, *owning_groups(hidden)]
+    sources = [first, *owning_groups(hidden)]
     bias, bias_objects, bias_synapses = None, [], []
     if ed.bias_rate > 0:
         bias = bias_units(config, clock, trial_clock, namespace)
-        for post in layers[1:]:
+        for post in chain[1:]:
             syn = _projection(bias, post, f"bias_to_{post.name}", clock, trial_clock, namespace, ed.learning, ed.w_bound)
             syn.connect()
             syn.w_gain = w_gain
@@ -622,7 +698,9 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         output, ["score", f"{released}_exc", f"{released}_inh"], record=True, clock=trial_clock, when="start",
         order=learning.ORDER_UNITS, name="output_scores",
     )
-    stats, stats_monitor = learning_stats(relay, hidden[0], trial_clock, C)
-    network = Network(*source_objects, relay, *lif_objects, *synapses, *bias_objects, scores, *stats, name="ed_network")
+    stats, stats_monitor = learning_stats(first, hidden[0], trial_clock, C)
+    feature_objects = [features, feature_synapses] if features is not None else []
+    network = Network(*source_objects, relay, *feature_objects, *lif_objects, *synapses, *bias_objects, scores,
+                      *stats, name="ed_network")
     return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial, tables, stats_monitor, bias,
-                     bias_synapses)
+                     bias_synapses, feature_synapses, config=config)

@@ -48,7 +48,7 @@ def learning_curves(metrics: list[dict], path: Path) -> Path:
 
 def _layers(recordings: dict) -> list[str]:
     names = {key.split("/")[0] for key in recordings if key.endswith("/spike_i")}
-    order = {"relay": 0, "output": 99}
+    order = {"relay": 0, "features": 1, "output": 99}
     return sorted(names, key=lambda n: order.get(n, int(n.split("_")[-1]) if n.startswith("hidden") else 50))
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from brian2 import SpikeMonitor, StateMonitor, second, volt
 
-LAYER_KINDS = ("input", "hidden", "output")
+LAYER_KINDS = ("input", "features", "hidden", "output")
 # Files without this mark (written before it existed) hold v as samples x neurons.
 RECORDING_LAYOUT = "v: neurons x samples"
 

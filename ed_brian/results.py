@@ -28,6 +28,7 @@ METRICS_FIELDS = ("epoch", "train_accuracy", "test_accuracy", "seconds")
 CHECKPOINT_FILE = "checkpoint.npz"
 TRIALS_FILE = "trials.npz"
 WEIGHT_FIELDS = ("i", "j", "w", "sign")
+FEATURE_KEYS = ("features/seed", "features/smoothing", "features/theta", "features/scale")
 
 
 class ResultsError(Exception):
@@ -189,6 +190,13 @@ def _check_weights(checked: _Arrays, prefix: str = "") -> dict[str, np.ndarray]:
         if n and not np.all((sign == 1) | (sign == -1)):
             raise checked.fail(f"{key + '/sign'!r} has values other than -1 and +1")
         out.update({f"{name}/i": i, f"{name}/j": j, f"{name}/w": w, f"{name}/sign": sign})
+    # A feature layer's calibration (ed_brian.features), checked against the network where it is loaded.
+    for key in FEATURE_KEYS:
+        if f"{prefix}{key}" in checked.arrays:
+            values = checked.get(f"{prefix}{key}", "iu" if key == "features/seed" else "f", ndim=1)
+            if not np.all(np.isfinite(values)):
+                raise checked.fail(f"{prefix + key!r} has non-finite values")
+            out[key] = values
     return out
 
 

@@ -18,12 +18,12 @@ import brian2
 import numpy as np
 from brian2 import get_device, ms
 
-from ed_brian import copies as packing, devices
+from ed_brian import copies as packing, devices, features as feature_layer
 from ed_brian.config import ConfigError, RunConfig
 from ed_brian.data import Dataset, check_data
 from ed_brian.invariants import InvariantError, check_weights, layer_warnings
 from ed_brian.models import frelu, simple
-from ed_brian.network import EDNetwork, build_network, expected_synapse_counts, owning_groups
+from ed_brian.network import SHARED_LAYERS, EDNetwork, build_network, expected_synapse_counts, owning_groups
 from ed_brian.record import Recorder, RecordSpec
 from ed_brian.schedule import Phase, Schedule, build_schedule, chunks, test_schedule
 
@@ -190,6 +190,10 @@ class Trainer:
             self.net = {"simple": simple.build, "frelu": frelu.build}[config.model](network, pixel_table(dataset), tail)
         if initial_weights is None:
             initial_weights = packing.initial_weights(config)
+        if config.network.features and "features/theta" not in initial_weights:
+            # A new feature layer: thresholds from the first training images, saved with the weights.
+            initial_weights = {**initial_weights, **feature_layer.calibrate(
+                config.network, pixel_table(dataset)[: len(dataset.train_images)])}
         self.net.set_weights(initial_weights, expected_synapse_counts(config.network, config.copies))
         self.dt = config.network.input.dt * ms
         self.recorder = None
@@ -206,8 +210,8 @@ class Trainer:
 
     @property
     def layers(self) -> dict[str, brian2.NeuronGroup]:
-        """The unit groups by name: ``relay``, ``hidden_1`` ... ``hidden_L``, ``output``
-        (and ``bias`` with bias units). Membrane ``v`` is in volt; ``ptype`` is +1 (E)
+        """The unit groups by name: ``relay``, ``features`` (with a feature layer), ``hidden_1`` ...
+        ``hidden_L``, ``output`` (and ``bias`` with bias units). Membrane ``v`` is in volt; ``ptype`` is +1 (E)
         or -1 (I); ``network`` is the unit's class network (-1: shared by all).
 
         Change LIF parameters through ``set_parameters``, not on the groups: the
@@ -279,7 +283,7 @@ class Trainer:
         config = self.config.replace(**changes)
         set_lif_parameters(self.net, config.network, {name for name in changes if name != "lr"})
         if "lr" in changes:
-            for group in owning_groups(self.net.layers[1:]):
+            for group in owning_groups(self.net.learning_layers):
                 group.lr = config.network.ed.lr
         self.config = config
 
@@ -369,7 +373,7 @@ class Trainer:
                          for name in mon.record_variables[1:]], axis=-1)
 
     def mean_dw(self, start: int, stop: int) -> np.ndarray:
-        """Mean |dw| over the relay -> hidden_1 synapses after each of trials [start, stop)
+        """Mean |dw| over the first learned synapses (relay or features -> hidden_1) after each of trials [start, stop)
         (packed copies: trials x copies, each over its own synapses)."""
         first = start - self.offset + 1
         mon = self.net.stats_monitor
@@ -381,14 +385,14 @@ class Trainer:
     def mean_rates(self, seconds_simulated: float) -> dict[str, float]:
         """Mean firing rate (Hz) of each layer since the last call (standalone: since the start).
 
-        With packed copies, ``copy_rates`` then holds each copy's (the relay is every copy's)."""
+        With packed copies, ``copy_rates`` then holds each copy's (the relay and features are every copy's)."""
         now = self.net.spike_totals()
         before = self._spikes_before or {name: 0 for name in now}
         self._spikes_before = now
         spikes = {name: (now[name] - before[name]) / seconds_simulated for name in now}
         C = self.config.copies
         self.copy_rates = [
-            {name: float((rate if name == "relay" else rate.reshape(C, -1)[c]).mean()) for name, rate in spikes.items()}
+            {name: float((rate if name in SHARED_LAYERS else rate.reshape(C, -1)[c]).mean()) for name, rate in spikes.items()}
             for c in range(C)]
         return {name: float(rate.mean()) for name, rate in spikes.items()}
 
@@ -722,11 +726,13 @@ class StandaloneSession:
                 run_args[net.tables[name]] = values
         if initial_weights is not None:
             check_weight_shapes(initial_weights, expected_synapse_counts(config.network, config.copies))
-            for syn in net.projections:
-                run_args[syn.w] = np.asarray(initial_weights[f"{syn.name}/w"], dtype=float)
+            # Weights without a feature calibration keep the program's.
+            initial_weights = {**net.feature_calibration, **initial_weights}
+            for owner, name, values in net.weight_values(initial_weights):
+                run_args[getattr(owner, name)] = values
         if lr is not None:
             # The learning rate is shared by a group: set it once per group.
-            for group in owning_groups(net.layers[1:]):
+            for group in owning_groups(net.learning_layers):
                 run_args[group.lr] = lr
         start = time.perf_counter()
         devices.run_program(self.trainer.project_dir, run_args, self.trainer.in_trials(on_progress), self.device)

@@ -54,8 +54,15 @@ def unit_templates(weights: dict, n_classes: int, n_pixels: int = 784) -> np.nda
 
     Entry [n, h, p] is the magnitude from pixel p's E relay unit minus the one
     from its I relay unit onto unit h of class network n, the pixel's net push
-    towards the unit's own sign (``pixel_weights`` is its mean over h).
+    towards the unit's own sign (``pixel_weights`` is its mean over h). With a
+    feature layer the same through the features, taken as linear
+    (ed_brian.features.pixel_templates).
     """
+    if "features_to_hidden_1/w" in weights:
+        from ed_brian.features import pixel_templates
+
+        templates = pixel_templates(weights, n_classes, n_pixels)
+        return templates.reshape(n_classes, len(templates) // n_classes, -1)
     i, j, w = (np.asarray(weights[f"relay_to_hidden_1/{field}"]) for field in ("i", "j", "w"))
     units = int(j.max()) + 1
     templates = np.zeros((units, n_pixels))

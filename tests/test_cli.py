@@ -63,6 +63,11 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
         (["--relay_input", "linked", "--model", "frelu"], "--relay_input linked is for --model lif"),
         (["--relay_input", "direct"], "invalid choice: 'direct'"),
         (["--lif_groups", "one", "--model", "simple"], "--lif_groups one is for --model lif"),
+        (["--features", "-1"], "--features must be >= 0"),
+        (["--features", "10", "--input_fraction", "0.5"], "give one of them"),
+        (["--features", "10", "--model", "simple"], "--features is for --model lif"),
+        (["--features", "10", "--feature_active", "1.5"], "--feature_active must be in (0, 1)"),
+        (["--features", "10", "--feature_smoothing", "-1"], "--feature_smoothing must be >= 0"),
         (["--unknown-flag"], "unrecognized arguments"),
     ],
 )

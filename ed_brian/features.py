@@ -1,0 +1,151 @@
+"""A fixed random feature layer between the input relay and the class networks.
+
+With ``features`` N > 0 the relay no longer reaches the class networks
+directly. It drives N pairs of LIF units (an E and an I unit with the same
+input), and the pairs are what the class networks' first hidden layers
+receive and learn from::
+
+    relay (2 x 784) --fixed--> features (2 x N) --ED--> hidden_1 --ED--> ... output
+
+Feature f is a random projection of the image through a threshold: its
+membrane is driven by x . W_f (x the pixel rates, W_f ~ N(0, 1) per pixel,
+drawn in NumPy from ``feature_seed``), and its tonic current puts the
+threshold at the (1 - ``feature_active``) quantile of x . W_f over the first
+training images, so about that fraction of the features fire for an image.
+``feature_drive`` is how far one standard deviation of x . W_f moves the
+membrane's resting point (mV). Nothing in the layer learns: no learn events,
+no update code, only spike propagation. Everything that learns is trained by
+ED, as before.
+
+The sign rule holds here too: a synapse's effect is s_pre * s_post. The E unit
+of pair f receives pixel p from the pixel's E relay unit where W[p, f] > 0 and
+from its I relay unit where W[p, f] < 0; the I unit receives the opposite
+relay unit, so both see the same signed input (the same spikes, with the
+E and I copies of a pixel sharing one Poisson train).
+
+A run's calibration (the seed, each feature's threshold and scale) is saved
+with its weights under ``features/``, so a saved network is rebuilt exactly
+without its training images.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ed_brian.config import ConfigError, NetworkConfig
+
+# The images the thresholds are taken from: the first of the training set.
+CALIBRATION_IMAGES = 2000
+KEYS = ("features/seed", "features/smoothing", "features/theta", "features/scale")
+
+
+def projection_matrix(n_pixels: int, n_features: int, seed: int, smoothing: float = 0.0) -> np.ndarray:
+    """(n_pixels, n_features) random projections: W ~ N(0, 1) per pixel (the draw of
+    experiments/random_features.py), each column blurred on the square image by a Gaussian of
+    ``smoothing`` pixels (0: none) and rescaled to unit variance."""
+    W = np.random.default_rng(seed).normal(0, 1, (n_pixels, n_features))
+    if smoothing <= 0:
+        return W
+    side = int(round(n_pixels ** 0.5))
+    if side * side != n_pixels:
+        raise ConfigError(f"--feature_smoothing needs square images (got {n_pixels} pixels)")
+    offsets = np.arange(side)
+    blur = np.exp(-((offsets[:, None] - offsets[None, :]) ** 2) / (2 * smoothing ** 2))
+    blur /= blur.sum(axis=1, keepdims=True)
+    images = W.T.reshape(n_features, side, side)
+    W = np.einsum("ij,njk,lk->nil", blur, images, blur).reshape(n_features, n_pixels).T
+    return W / W.std(axis=0)
+
+
+def config_matrix(config: NetworkConfig) -> np.ndarray:
+    """The projection matrix of ``config``'s feature layer."""
+    return projection_matrix(config.n_pixels, config.features, config.feature_seed, config.feature_smoothing)
+
+
+def calibrate(config: NetworkConfig, train_pixels: np.ndarray) -> dict[str, np.ndarray]:
+    """The calibration of ``config``'s feature layer from training images (rows of pixels in [0, 1]):
+    ``features/theta``, the (1 - feature_active) quantile of each projection, and
+    ``features/scale``, its standard deviation over the first CALIBRATION_IMAGES."""
+    if len(train_pixels) < 2:
+        raise ConfigError("the feature layer calibrates its thresholds on training images: give at least 2")
+    sample = np.asarray(train_pixels[:CALIBRATION_IMAGES], dtype=float) @ config_matrix(config)
+    scale = sample.std(axis=0)
+    return {
+        "features/seed": np.array([config.feature_seed]),
+        "features/smoothing": np.array([config.feature_smoothing]),
+        "features/theta": np.quantile(sample, 1 - config.feature_active, axis=0),
+        # A feature no image moves (a zero projection) keeps a finite scale.
+        "features/scale": np.where(scale > 0, scale, 1.0),
+    }
+
+
+def check_calibration(weights: dict, config: NetworkConfig) -> None:
+    """ConfigError unless ``weights`` holds a calibration of ``config``'s feature layer."""
+    missing = [key for key in KEYS if key not in weights]
+    if missing:
+        raise ConfigError(f"the weights have no feature calibration ({', '.join(missing)}): "
+                          f"they are not from a network with --features {config.features}")
+    seed = int(np.asarray(weights["features/seed"]).ravel()[0])
+    smoothing = float(np.asarray(weights["features/smoothing"]).ravel()[0])
+    for key in KEYS[2:]:
+        values = np.asarray(weights[key], dtype=float)
+        if values.shape != (config.features,):
+            raise ConfigError(f"the weights' {key} has {values.size} values, this network has "
+                              f"{config.features} features: it is from another network shape")
+        if not np.all(np.isfinite(values)):
+            raise ConfigError(f"the weights' {key} has non-finite values")
+    if np.any(np.asarray(weights["features/scale"]) <= 0):
+        raise ConfigError("the weights' features/scale must be > 0")
+    if seed != config.feature_seed:
+        raise ConfigError(f"the weights' feature layer was drawn from --feature_seed {seed}, "
+                          f"this network's from {config.feature_seed}")
+    if smoothing != config.feature_smoothing:
+        raise ConfigError(f"the weights' feature layer has --feature_smoothing {smoothing:g}, "
+                          f"this network's {config.feature_smoothing:g}")
+
+
+def magnitude_per_unit_projection(config: NetworkConfig) -> float:
+    """Synaptic magnitude that moves a feature's resting point by ``feature_drive`` mV per unit of
+    x . W / scale: a relay unit firing at max_rate * x moves it by R_m * q_syn * max_rate * x * w."""
+    mv_per_magnitude = config.lif.R_m * config.lif.q_syn * config.input.max_rate * 1e-3  # MOhm pC kHz = mV
+    return config.feature_drive / mv_per_magnitude
+
+
+def connections(config: NetworkConfig, calibration: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fixed relay -> features synapses (i, j, w): pixel by pixel, for each feature
+    pair its E unit then its I unit, as ``Synapses.connect(i=..., j=...)`` creates them."""
+    n, n_pixels = config.features, config.n_pixels
+    W = config_matrix(config)
+    scale = np.asarray(calibration["features/scale"], dtype=float)
+    post_is_inh = np.array([0, 1])
+    pixel = np.repeat(np.arange(n_pixels), 2 * n)
+    negative = np.repeat(W < 0, 2, axis=1).ravel()
+    # The E unit takes the relay copy of W's sign, the I unit the other: the effect s_pre * s_post is sign(W).
+    i = 2 * pixel + (negative != np.tile(post_is_inh, n_pixels * n).astype(bool))
+    j = np.tile(np.arange(2 * n), n_pixels)
+    w = np.repeat(np.abs(W) / scale, 2, axis=1).ravel() * magnitude_per_unit_projection(config)
+    return i.astype(np.int32), j.astype(np.int32), w
+
+
+def tonic_currents(config: NetworkConfig, calibration: dict) -> np.ndarray:
+    """Tonic current (nA) of every feature unit: at x . W = theta its resting point is the threshold."""
+    theta = np.asarray(calibration["features/theta"], dtype=float)
+    scale = np.asarray(calibration["features/scale"], dtype=float)
+    lif = config.lif
+    resting_shift = lif.v_threshold - lif.v_rest - config.feature_drive * theta / scale  # mV
+    return np.repeat(resting_shift / lif.R_m, 2)  # mV / MOhm = nA; E and I unit alike
+
+
+def pixel_templates(weights: dict, n_classes: int, n_pixels: int) -> np.ndarray:
+    """What the first hidden layer learned, seen through the feature layer as if it were linear:
+    (first-layer units, pixels). Unit h's entry for pixel p is
+    sum_f (w from f's E unit - w from f's I unit) * W[p, f] / scale_f."""
+    i, j, w = (np.asarray(weights[f"features_to_hidden_1/{field}"]) for field in ("i", "j", "w"))
+    scale = np.asarray(weights["features/scale"], dtype=float)
+    n = len(scale)
+    units = int(j.max()) + 1
+    per_feature = np.zeros((units, n))
+    np.add.at(per_feature, (j, i // 2), np.where(i % 2 == 0, w, -w))
+    W = projection_matrix(n_pixels, n, int(np.asarray(weights["features/seed"]).ravel()[0]),
+                          float(np.asarray(weights["features/smoothing"]).ravel()[0]))
+    return (per_feature / scale) @ W.T
