@@ -216,12 +216,14 @@ class NetworkConfig:
     feature_seed: int = 1  # draws the features' random projections
     # Gaussian blur (pixels) of each random projection: smooth projections pick up
     # the images' large-scale differences, which Poisson input carries with less noise.
-    feature_smoothing: float = 0.0
-    feature_active: float = 0.15  # fraction of the features an image drives
-    feature_drive: float = 60.0  # mV the resting point moves per standard deviation of a projection
+    feature_smoothing: float = 1.0
+    feature_active: float = 0.2  # fraction of the features an image drives
+    # mV the resting point moves per standard deviation of a projection; with
+    # feature_tau_m 100 ms a unit approaches it at 10 mV/ms per standard deviation.
+    feature_drive: float = 1000.0
     # Membrane time constant of the feature units: long, so that a unit sums its
     # input over the whole trial instead of its last tau_m (less Poisson noise).
-    feature_tau_m: float = 12.0  # ms
+    feature_tau_m: float = 100.0  # ms
     # "layer": one NeuronGroup per LIF layer. "one": the hidden and output
     # units in one NeuronGroup, each layer a Subgroup of it (the same numbers;
     # fewer code objects per time step, which a GPU is bound by).

@@ -123,6 +123,7 @@ def shape_key(config: RunConfig) -> dict:
         "n_classes": net.n_classes,
         "n_pixels": net.n_pixels,
         "input_fraction": net.input_fraction,
+        "features": net.features,
         "shared_ei_trains": net.input.shared_ei_trains,
         "lif_groups": net.lif_groups,
         "relay_input": net.input.relay_input,

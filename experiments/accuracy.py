@@ -8,6 +8,7 @@
     python experiments/accuracy.py cheap --datasets fashion       # the screen's best at the defaults' cost
     python experiments/accuracy.py best3 --datasets fashion       # best's input over three epochs
     python experiments/accuracy.py ensemble --datasets fashion    # four packed copies vote
+    python experiments/accuracy.py features --datasets fashion    # a spiking random feature layer
     python experiments/accuracy.py seed --seeds 1 --epochs 3 -- --lr_decay 1   # extra flags after --
 
 Protocols:
@@ -33,6 +34,9 @@ Protocols:
         four packed copies of the defaults' network (weight seeds seed..seed+3,
         the same input spikes), voting with their summed output counts (full
         sets, one epoch): about four times the cost of one network.
+  features
+        a fixed random feature layer of 4000 LIF pairs (--features 4000, its
+        defaults) under class networks of 64 hidden units (full sets, one epoch).
 Every other flag is the CLI's default unless given after ``--``. Each (dataset, seed) runs ``ed-brian train`` into its own
 results folder; a folder with fewer epochs than asked for (stopped, or run
 with a smaller --epochs) is continued from its checkpoint, and one with all
@@ -68,8 +72,10 @@ PROTOCOLS = {
     # The same over three epochs: the rate halves per epoch, trial by trial (full's decay, smoothly).
     "best3": [*FULL_SETS, "--spike_max_rate", "300", "--q_syn", "0.5", "--lr_schedule", "smooth", "--lr_decay", "0.5"],
     "ensemble": [*FULL_SETS, "--copies", "4"],
+    # A fixed random feature layer of 4000 LIF pairs (its defaults) under class networks of 64.
+    "features": [*FULL_SETS, "--features", "4000", "--hidden", "64"],
 }
-EPOCHS = {"seed": 20, "fixed": 20, "full": 3, "screen": 1, "best": 1, "cheap": 1, "best3": 3, "ensemble": 1}
+EPOCHS = {"seed": 20, "fixed": 20, "full": 3, "screen": 1, "best": 1, "cheap": 1, "best3": 3, "ensemble": 1, "features": 1}
 
 
 def run(command: list[str]) -> tuple[float, float]:

@@ -1,6 +1,7 @@
 """ED on fixed random features: a NumPy rate model, then the spiking network on them.
 
     python experiments/random_features.py analog --fashion --features 0 2000 4000 --epochs 3
+    python experiments/random_features.py analog --fashion --features 2000 --smoothing 1 --poisson 7.5
     python experiments/random_features.py spiking --fashion --features 2000 --active 0.2 --train 10000 --train_pool 60000 --test 2000
     python experiments/random_features.py spiking --fashion --features 4000
 
@@ -34,23 +35,35 @@ import numpy as np
 import ed_brian
 from ed_brian.cli import parse_hidden
 from ed_brian.data import Dataset
+from ed_brian.features import projection_matrix
 from ed_brian.train import pixel_table
 
 
-def random_features(dataset: Dataset, n: int, active: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(training, test) features in [0, 1] as float32 (n = 0: the pixels)."""
+def random_features(dataset: Dataset, n: int, active: float, seed: int, smoothing: float = 0.0,
+                    poisson: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """(training, test) features in [0, 1] as float32 (n = 0: the pixels).
+
+    ``smoothing``: the projections' Gaussian blur in pixels (ed_brian.features).
+    ``poisson`` > 0: each image is seen through Poisson counts with that mean for
+    a white pixel, as an ideal integrator of the network's input spike trains
+    would see it over one trial (a fresh draw per image, thresholds from the
+    noiseless images)."""
     table = pixel_table(dataset)
     train, test = table[: len(dataset.train_images)], table[len(dataset.train_images) :]
     if n == 0:
         return train.astype(np.float32), test.astype(np.float32)
-    weights = np.random.default_rng(seed).normal(0, 1, (train.shape[1], n))
+    weights = projection_matrix(train.shape[1], n, seed, smoothing)
     sample = train[:2000] @ weights
     theta, scale = np.quantile(sample, 1 - active, axis=0), sample.std(axis=0)
+    noise = np.random.default_rng([seed, 7])
 
     def project(x: np.ndarray) -> np.ndarray:
         out = np.empty((len(x), n), np.float32)
         for start in range(0, len(x), 5000):  # a block at a time: 60,000 x 4000 doubles would be 1.9 GB
-            z = x[start : start + 5000] @ weights
+            block = x[start : start + 5000]
+            if poisson > 0:
+                block = noise.poisson(poisson * block) / poisson
+            z = block @ weights
             out[start : start + 5000] = np.clip(z - theta, 0, None) / scale
         return np.minimum(out, 1)
 
@@ -62,7 +75,7 @@ def analog(args, dataset: Dataset) -> None:
     for n in args.features:
         # A fresh stream per feature count: its numbers do not depend on the counts listed before it.
         rng = np.random.default_rng(args.seed)
-        train, test = random_features(dataset, n, args.active, args.feature_seed)
+        train, test = random_features(dataset, n, args.active, args.feature_seed, args.smoothing, args.poisson)
         w = np.zeros((train.shape[1], dataset.n_classes), np.float32)
         b = np.zeros(dataset.n_classes, np.float32)
         lr = args.lr if args.lr is not None else (0.05 if n == 0 else 0.03)
@@ -77,13 +90,14 @@ def analog(args, dataset: Dataset) -> None:
                 b += step
             scores = test[: args.test] @ w + b
             accuracy = 100 * np.mean(scores.argmax(axis=1) == dataset.test_labels[: args.test])
-            print(f"{'pixels' if n == 0 else f'{n} features'} (mean {train.mean():.3f}), lr {lr:g}, "
+            print(f"{'pixels' if n == 0 else f'{n} features'} (smoothing {args.smoothing:g}, Poisson "
+                  f"{args.poisson:g}, mean {train.mean():.3f}), lr {lr:g}, "
                   f"epoch {epoch + 1}: test {accuracy:.2f} % ({time.perf_counter() - began:.0f} s)", flush=True)
 
 
 def spiking(args, dataset: Dataset) -> None:
     n = args.features[0]
-    train, test = random_features(dataset, n, args.active, args.feature_seed)
+    train, test = random_features(dataset, n, args.active, args.feature_seed, args.smoothing)
     pool = args.train_pool or args.train
     as_images = lambda values: np.round(values * 255).astype(np.uint8)
     features = Dataset(name=f"{dataset.name}-features{n}", train_images=as_images(train[:pool]),
@@ -114,6 +128,10 @@ def main() -> None:
                         help="features per image, 0 for the pixels (spiking: the first value) [2000]")
     parser.add_argument("--active", type=float, default=0.15, help="fraction of features an image drives [0.15]")
     parser.add_argument("--feature_seed", type=int, default=1)
+    parser.add_argument("--smoothing", type=float, default=0.0, help="Gaussian blur of the projections, pixels [0]")
+    parser.add_argument("--poisson", type=float, default=0.0,
+                        help="analog: see each image through Poisson counts of this mean for a white pixel "
+                        "(150 Hz x 50 ms: 7.5), an ideal integrator of the spike trains [0: exact]")
     parser.add_argument("--train", type=int, default=60000, help="training images per epoch [60000]")
     parser.add_argument("--train_pool", type=int, default=0, help="spiking: draw them afresh from the first N")
     parser.add_argument("--test", type=int, default=10000, help="the first N test images [10000]")

@@ -24,7 +24,7 @@ CORRELATION = 0.5
 
 
 def feature_config(**changes):
-    base = dict(dataset="bands", n_classes=4, hidden=6, features=100, feature_active=0.25, feature_smoothing=1.0,
+    base = dict(dataset="bands", n_classes=4, hidden=6, features=100, feature_active=0.25,
                 train=24, test=12, epochs=1, seed=4, codegen="numpy")
     return ed_brian.Config(**{**base, **changes})
 
@@ -100,7 +100,7 @@ def test_a_network_with_features_learns_the_bands_and_reloads_from_its_saved_wei
     # Thresholds come with the weights: another dataset evaluates with the same feature layer.
     results.save_weights(tmp_path, result.weights)
     loaded = results.load_weights(tmp_path)
-    assert evaluate(config, data, loaded) == result.epochs[-1].test_accuracy
+    assert evaluate(config, data, loaded) == evaluate(config, data, result.weights) > 50.0
     other = band_dataset(80, 20, seed=8)
     trainer = Trainer(replace(config, epochs=1), other, initial_weights=loaded)
     np.testing.assert_array_equal(trainer.net.feature_calibration["features/theta"], loaded["features/theta"])
