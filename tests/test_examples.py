@@ -43,7 +43,7 @@ def one_number(pattern: str, text: str) -> float:
 def test_every_example_has_a_test_and_a_gallery_header():
     tested = {"plot_train_and_evaluate.py", "plot_membrane_traces_and_rasters.py", "plot_one_trial_of_ed.py",
               "plot_compare_parameter.py", "plot_standalone_run_args.py", "export_standalone_project.py",
-              "plot_dask_sweep.py", "cuda_standalone.py", "plot_packed_copies.py"}
+              "plot_dask_sweep.py", "cuda_standalone.py", "plot_packed_copies.py", "plot_feature_layer.py"}
     assert {path.name for path in EXAMPLES.glob("*.py")} == tested
     for name in tested:
         text = (EXAMPLES / name).read_text()
@@ -99,6 +99,16 @@ def test_compare_parameter(tmp_path):
     assert set(final) == {"12", "30"}
     assert all(float(a) > CHANCE for a in final.values())
     assert (tmp_path / "results/examples/compare_parameter/compare_tau_m.png").is_file()
+
+
+def test_feature_layer(tmp_path):
+    out = run_example("plot_feature_layer.py", tmp_path)
+    assert one_number(r"pixels: final test accuracy ([\d.]+) %", out) > CHANCE
+    assert one_number(r"features: final test accuracy ([\d.]+) %", out) > CHANCE
+    # The feature layer spikes, and the class networks below it do too.
+    rates = dict(re.findall(r"(\w+) ([\d.]+) Hz", out.split("features: ")[1].splitlines()[0]))
+    assert float(rates["features"]) > 0 and float(rates["hidden_1"]) > 0 and float(rates["output"]) > 0
+    assert "saved calibration: 400 thresholds, projections blurred by 1 pixel" in out
 
 
 def test_packed_copies_and_their_ensemble(tmp_path):
