@@ -8,14 +8,18 @@ receive and learn from::
     relay (2 x 784) --fixed--> features (2 x N) --ED--> hidden_1 --ED--> ... output
 
 Feature f is a random projection of the image through a threshold: its
-membrane is driven by x . W_f (x the pixel rates, W_f ~ N(0, 1) per pixel,
-drawn in NumPy from ``feature_seed``), and its tonic current puts the
-threshold at the (1 - ``feature_active``) quantile of x . W_f over the first
-training images, so about that fraction of the features fire for an image.
-``feature_drive`` is how far one standard deviation of x . W_f moves the
-membrane's resting point (mV). Nothing in the layer learns: no learn events,
-no update code, only spike propagation. Everything that learns is trained by
-ED, as before.
+membrane is driven by x . W_f (x the pixel rates; W_f drawn N(0, 1) per pixel
+in NumPy from ``feature_seed``, blurred on the image by a Gaussian of
+``feature_smoothing`` pixels and rescaled to unit variance), and its tonic
+current puts the threshold at the (1 - ``feature_active``) quantile of
+x . W_f over the first training images, so about that fraction of the
+features fire for an image. ``feature_drive`` is how far one standard
+deviation of x . W_f moves the membrane's resting point (mV), which the
+membrane approaches with its own time constant ``feature_tau_m``. Blurred
+projections and long membranes keep the Poisson input's noise down
+(docs/results.rst). Nothing in the layer learns: no learn events, no update
+code, only spike propagation. Everything that learns is trained by ED, as
+before.
 
 The sign rule holds here too: a synapse's effect is s_pre * s_post. The E unit
 of pair f receives pixel p from the pixel's E relay unit where W[p, f] > 0 and

@@ -108,6 +108,25 @@ def test_a_network_with_features_learns_the_bands_and_reloads_from_its_saved_wei
     assert templates.shape == (4, 6, 784)
 
 
+def test_an_interrupted_run_with_features_resumes_from_its_checkpoint_exactly(tmp_path, monkeypatch):
+    from ed_brian import schedule
+    from ed_brian.train import Interrupted
+
+    monkeypatch.setattr(schedule, "CHUNK_TRIALS", 7)
+    config = feature_config(train=16, test=6, epochs=2)
+    data = band_dataset(16, 6)
+    whole = train(config, data)
+    calls = []
+    with pytest.raises(Interrupted) as stopped:
+        train(config, data, should_stop=lambda: calls.append(1) or len(calls) >= 3)
+    results.save_checkpoint(tmp_path, stopped.value.checkpoint)
+    resumed = train(config, data, resume=results.load_checkpoint(tmp_path))
+    np.testing.assert_array_equal(resumed.predictions, whole.predictions)
+    assert resumed.weights.keys() == whole.weights.keys()
+    for key, value in whole.weights.items():
+        np.testing.assert_array_equal(resumed.weights[key], value, err_msg=key)
+
+
 def test_pixel_templates_read_the_first_layer_through_the_features():
     config = feature_config(features=3).network
     W = features.projection_matrix(784, 3, config.feature_seed)
