@@ -193,9 +193,8 @@ def collect_results(folder: str | Path) -> tuple[list[EpochMetrics], dict[str, n
                 raise fail(f"{unit}/ptype", "has unit types other than -1 and +1")
         weights.update({f"{name}/i": i, f"{name}/j": j, f"{name}/w": w})
         weights[f"{name}/sign"] = (pre_type[i] * post_type[j]).astype(np.int8)
-    seed_key = "features/seed"
     for key, values in manifest.get("feature_calibration", {}).items():
-        weights[key] = np.asarray(values, dtype=np.int64 if key == seed_key else float)
+        weights[key] = np.asarray(values)  # the seed's list holds ints, the others floats
     metrics = epoch_metrics(schedule, ensemble_predictions(scores, config))
     return metrics, weights, scores
 

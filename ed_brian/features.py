@@ -40,7 +40,7 @@ from ed_brian.config import ConfigError, NetworkConfig
 
 # The images the thresholds are taken from: the first of the training set.
 CALIBRATION_IMAGES = 2000
-KEYS = ("features/seed", "features/smoothing", "features/theta", "features/scale")
+KEYS = ("features/seed", "features/smoothing", "features/theta", "features/scale")  # saved with the weights
 
 
 def projection_matrix(n_pixels: int, n_features: int, seed: int, smoothing: float = 0.0) -> np.ndarray:
@@ -115,20 +115,28 @@ def magnitude_per_unit_projection(config: NetworkConfig) -> float:
     return config.feature_drive / mv_per_magnitude
 
 
-def connections(config: NetworkConfig, calibration: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The fixed relay -> features synapses (i, j, w): pixel by pixel, for each feature
+def synapse_indices(config: NetworkConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed relay -> features synapses (i, j): pixel by pixel, for each feature
     pair its E unit then its I unit, as ``Synapses.connect(i=..., j=...)`` creates them."""
     n, n_pixels = config.features, config.n_pixels
-    W = config_matrix(config)
-    scale = np.asarray(calibration["features/scale"], dtype=float)
-    post_is_inh = np.array([0, 1])
-    pixel = np.repeat(np.arange(n_pixels), 2 * n)
-    negative = np.repeat(W < 0, 2, axis=1).ravel()
+    negative = np.repeat(config_matrix(config) < 0, 2, axis=1).ravel()
+    post_is_inh = np.tile([False, True], n_pixels * n)
     # The E unit takes the relay copy of W's sign, the I unit the other: the effect s_pre * s_post is sign(W).
-    i = 2 * pixel + (negative != np.tile(post_is_inh, n_pixels * n).astype(bool))
+    i = 2 * np.repeat(np.arange(n_pixels), 2 * n) + (negative != post_is_inh)
     j = np.tile(np.arange(2 * n), n_pixels)
-    w = np.repeat(np.abs(W) / scale, 2, axis=1).ravel() * magnitude_per_unit_projection(config)
-    return i.astype(np.int32), j.astype(np.int32), w
+    return i.astype(np.int32), j.astype(np.int32)
+
+
+def fixed_magnitudes(config: NetworkConfig, calibration: dict) -> np.ndarray:
+    """The magnitudes of the synapses ``synapse_indices`` lists, in its order."""
+    scale = np.asarray(calibration["features/scale"], dtype=float)
+    W = config_matrix(config)
+    return np.repeat(np.abs(W) / scale, 2, axis=1).ravel() * magnitude_per_unit_projection(config)
+
+
+def connections(config: NetworkConfig, calibration: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fixed relay -> features synapses (i, j, w) of ``calibration``."""
+    return (*synapse_indices(config), fixed_magnitudes(config, calibration))
 
 
 def tonic_currents(config: NetworkConfig, calibration: dict) -> np.ndarray:
@@ -140,16 +148,15 @@ def tonic_currents(config: NetworkConfig, calibration: dict) -> np.ndarray:
     return np.repeat(resting_shift / lif.R_m, 2)  # mV / MOhm = nA; E and I unit alike
 
 
-def pixel_templates(weights: dict, n_classes: int, n_pixels: int) -> np.ndarray:
+def pixel_templates(weights: dict, n_pixels: int) -> np.ndarray:
     """What the first hidden layer learned, seen through the feature layer as if it were linear:
     (first-layer units, pixels). Unit h's entry for pixel p is
     sum_f (w from f's E unit - w from f's I unit) * W[p, f] / scale_f."""
-    i, j, w = (np.asarray(weights[f"features_to_hidden_1/{field}"]) for field in ("i", "j", "w"))
+    from ed_brian.weights import pair_differences
+
     scale = np.asarray(weights["features/scale"], dtype=float)
     n = len(scale)
-    units = int(j.max()) + 1
-    per_feature = np.zeros((units, n))
-    np.add.at(per_feature, (j, i // 2), np.where(i % 2 == 0, w, -w))
+    per_feature = pair_differences(weights, "features_to_hidden_1", n)
     W = projection_matrix(n_pixels, n, int(np.asarray(weights["features/seed"]).ravel()[0]),
                           float(np.asarray(weights["features/smoothing"]).ravel()[0]))
     return (per_feature / scale) @ W.T

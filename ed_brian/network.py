@@ -115,7 +115,7 @@ class EDNetwork:
             config = self.config
             feature_layer_math.check_calibration(weights, config)
             calibration = {key: weights[key] for key in feature_layer_math.KEYS}
-            values.append((self.feature_synapses, "w", feature_layer_math.connections(config, calibration)[2]))
+            values.append((self.feature_synapses, "w", feature_layer_math.fixed_magnitudes(config, calibration)))
             values.append((self.feature_synapses.target, "I_bias",
                            feature_layer_math.tonic_currents(config, calibration) * nA))
             self.feature_calibration = calibration
@@ -477,8 +477,8 @@ def feature_layer(config: NetworkConfig, relay: NeuronGroup, clock, trial_clock,
                            name="features_boundary")
     fixed = Synapses(relay, features, model=lif.SYNAPSE_MODEL, on_pre=lif.SYNAPSE_ON_PRE, delay=NO_DELAY,
                      clock=clock, name="relay_to_features", namespace=namespace)
-    # Any calibration gives the same (i, j): the order the magnitudes are loaded in.
-    i, j, _ = feature_layer_math.connections(config, {"features/scale": np.ones(config.features)})
+    # The order set_weights loads the magnitudes in.
+    i, j = feature_layer_math.synapse_indices(config)
     fixed.connect(i=i, j=j)
     fixed.w_gain = synaptic_jump(replace(config, lif=replace(config.lif, tau_m=config.feature_tau_m)))
     return features, fixed

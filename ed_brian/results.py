@@ -22,13 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ed_brian import features
 from ed_brian.config import RunConfig
 
 METRICS_FIELDS = ("epoch", "train_accuracy", "test_accuracy", "seconds")
 CHECKPOINT_FILE = "checkpoint.npz"
 TRIALS_FILE = "trials.npz"
 WEIGHT_FIELDS = ("i", "j", "w", "sign")
-FEATURE_KEYS = ("features/seed", "features/smoothing", "features/theta", "features/scale")
 
 
 class ResultsError(Exception):
@@ -191,7 +191,7 @@ def _check_weights(checked: _Arrays, prefix: str = "") -> dict[str, np.ndarray]:
             raise checked.fail(f"{key + '/sign'!r} has values other than -1 and +1")
         out.update({f"{name}/i": i, f"{name}/j": j, f"{name}/w": w, f"{name}/sign": sign})
     # A feature layer's calibration (ed_brian.features), checked against the network where it is loaded.
-    for key in FEATURE_KEYS:
+    for key in features.KEYS:
         if f"{prefix}{key}" in checked.arrays:
             values = checked.get(f"{prefix}{key}", "iu" if key == "features/seed" else "f", ndim=1)
             if not np.all(np.isfinite(values)):

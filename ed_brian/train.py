@@ -183,18 +183,19 @@ class Trainer:
             mode = "event" if config.model == "lif" else "dense"
             network = replace(network, ed=replace(network.ed, learning=mode))
         tail = self.schedule.tail(start_trial)
+        table = pixel_table(dataset)  # the network's copy, and the feature layer's calibration images
         if config.model == "lif":
             # Each copy's own learning parameters; the shape and the forms are ``network``'s.
             copies = [config.copy_config(c).network for c in range(config.copies)] if config.copies > 1 else None
-            self.net: EDNetwork = build_network(network, pixel_table(dataset), tail, copies)
+            self.net: EDNetwork = build_network(network, table, tail, copies)
         else:
-            self.net = {"simple": simple.build, "frelu": frelu.build}[config.model](network, pixel_table(dataset), tail)
+            self.net = {"simple": simple.build, "frelu": frelu.build}[config.model](network, table, tail)
         if initial_weights is None:
             initial_weights = packing.initial_weights(config)
         if config.network.features and "features/theta" not in initial_weights:
             # A new feature layer: thresholds from the first training images, saved with the weights.
             initial_weights = {**initial_weights, **feature_layer.calibrate(
-                config.network, pixel_table(dataset)[: len(dataset.train_images)])}
+                config.network, table[: len(dataset.train_images)])}
         self.net.set_weights(initial_weights, expected_synapse_counts(config.network, config.copies))
         self.dt = config.network.input.dt * ms
         self.recorder = None

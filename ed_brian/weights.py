@@ -61,13 +61,19 @@ def unit_templates(weights: dict, n_classes: int, n_pixels: int = 784) -> np.nda
     if "features_to_hidden_1/w" in weights:
         from ed_brian.features import pixel_templates
 
-        templates = pixel_templates(weights, n_classes, n_pixels)
-        return templates.reshape(n_classes, len(templates) // n_classes, -1)
-    i, j, w = (np.asarray(weights[f"relay_to_hidden_1/{field}"]) for field in ("i", "j", "w"))
-    units = int(j.max()) + 1
-    templates = np.zeros((units, n_pixels))
-    np.add.at(templates, (j, i // 2), np.where(i % 2 == 0, w, -w))  # relay 2p: pixel p's E copy, 2p+1: its I copy
-    return templates.reshape(n_classes, units // n_classes, -1)
+        templates = pixel_templates(weights, n_pixels)
+    else:
+        templates = pair_differences(weights, "relay_to_hidden_1", n_pixels)
+    return templates.reshape(n_classes, len(templates) // n_classes, -1)
+
+
+def pair_differences(weights: dict, projection: str, n_pairs: int) -> np.ndarray:
+    """(postsynaptic units, source pairs) of a projection from E/I pairs (the relay's
+    pixels, the features): the magnitude from pair k's E unit 2k minus the one from its I unit 2k+1."""
+    i, j, w = (np.asarray(weights[f"{projection}/{field}"]) for field in ("i", "j", "w"))
+    out = np.zeros((int(j.max()) + 1, n_pairs))
+    np.add.at(out, (j, i // 2), np.where(i % 2 == 0, w, -w))
+    return out
 
 
 def template_diversity(weights: dict, n_classes: int, n_pixels: int = 784) -> dict[str, np.ndarray]:

@@ -136,7 +136,7 @@ def test_pixel_templates_read_the_first_layer_through_the_features():
                "features_to_hidden_1/w": np.array([0.5, 0.25]), "features/scale": scale,
                "features/seed": np.array([config.feature_seed]), "features/smoothing": np.array([0.0]),
                "features/theta": np.zeros(3)}
-    templates = features.pixel_templates(weights, n_classes=1, n_pixels=784)
+    templates = features.pixel_templates(weights, n_pixels=784)
     np.testing.assert_allclose(templates[1], 0.5 * W[:, 2] / 4.0 - 0.25 * W[:, 0] / 1.0)
     np.testing.assert_array_equal(templates[0], 0)
 
