@@ -19,6 +19,7 @@ from ed_brian.config import Config, ConfigError
 from ed_brian.copies import initial_weights
 from ed_brian.data import DataError, Dataset, load_data, load_dataset
 from ed_brian.devices import DeviceError
+from ed_brian.ensemble import Vote, vote
 from ed_brian.export import collect_results, export_project
 from ed_brian.record import RecordSpec, load_recordings
 from ed_brian.results import ResultsError, Run, load_run, load_weights, save_run
@@ -35,5 +36,5 @@ __all__ = [
     "RecordSpec", "StandaloneSession", "DeviceError",
     "save_run", "load_run", "Run", "ResultsError", "load_weights", "load_recordings", "weight_matrix", "pixel_weights",
     "unit_templates", "template_diversity",
-    "export_project", "collect_results", "initial_weights", "sweep",
+    "export_project", "collect_results", "initial_weights", "sweep", "vote", "Vote",
 ]

@@ -276,6 +276,12 @@ def _other_parsers(sub) -> None:
     p.add_argument("--project-dir")
     p.add_argument("--verbose", action="store_true")
 
+    p = sub.add_parser("vote", help="test accuracy of finished runs voting together",
+                       description="Sum the output spike counts of finished runs (other seeds, parameters or "
+                       "devices) on their common test set and report the ensemble's accuracy beside each run's.")
+    p.add_argument("results_dirs", nargs="+", metavar="RESULTS_DIR")
+    p.add_argument("--verbose", action="store_true")
+
     p = sub.add_parser("sweep", help="train a grid of parameter values and seeds on a Dask cluster",
                        description="Every combination of the --grid values, for each of --seeds seeds, trained "
                        "with the other flags as given; one results folder per point, summary.csv and "
@@ -668,12 +674,29 @@ def run_sweep(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def run_vote(args: argparse.Namespace) -> int:
+    from ed_brian.ensemble import vote
+
+    if len(args.results_dirs) < 2:
+        raise UsageError("vote needs at least two results folders")
+    for folder in args.results_dirs:
+        if not (Path(folder) / "config.json").exists():
+            raise UsageError(f"{folder} is not a results folder (no config.json)")
+    result = vote(args.results_dirs)
+    for folder, accuracy in zip(result.folders, result.run_accuracies):
+        print(f"{folder}: test {accuracy:6.2f} %")
+    print(f"ensemble of {len(result.folders)} runs ({result.networks} networks, summed output counts): "
+          f"test {result.accuracy:6.2f} % on {len(result.labels)} images")
+    return 0
+
+
 def named_flags(argv: list[str]) -> set[str]:
     """The flags written out on the command line (``--dif 3`` or ``--dif=3`` -> 'dif')."""
     return {token[2:].split("=", 1)[0] for token in argv if token.startswith("--")}
 
 
-COMMANDS = {"sweep": run_sweep, "plot": run_plot, "train": run_train, "evaluate": run_evaluate, "export": run_export, "collect": run_collect}
+COMMANDS = {"sweep": run_sweep, "plot": run_plot, "train": run_train, "evaluate": run_evaluate, "export": run_export, "collect": run_collect,
+            "vote": run_vote}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -145,7 +145,8 @@ def effective_input_weights(weights: dict, n_classes: int, class_names, path: Pa
     """Per class network: mean over its first-layer units of |w| from a pixel's E copy minus its I copy.
 
     For a unit of either type this is the pixel's net push towards that unit's
-    own sign, so bright regions are pixels that drive the class network.
+    own sign, so bright regions are pixels that drive the class network. With a
+    feature layer the map is read through the features, taken as linear.
     """
     from ed_brian.weights import pixel_weights
 
@@ -159,7 +160,8 @@ def effective_input_weights(weights: dict, n_classes: int, class_names, path: Pa
         if k < n_classes:
             ax.imshow(maps[k], cmap="RdBu_r", vmin=-limit, vmax=limit)
             ax.set_title(class_names[k], fontsize=9)
-    fig.suptitle("First-layer effective weights (E minus I pathway), red = drives the class")
+    pathway = "through the features, linearised" if "features_to_hidden_1/w" in weights else "E minus I pathway"
+    fig.suptitle(f"First-layer effective weights ({pathway}), red = drives the class")
     return _save(fig, path)
 
 

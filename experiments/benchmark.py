@@ -64,6 +64,8 @@ def profile_split(profiling_info) -> dict[str, float]:
             part = "learning"
         elif name.startswith("relay") and "_to_" not in name:
             part = "input_relay"
+        elif name.startswith("relay_to_features"):
+            part = "feature_propagation"
         elif "_to_" in name:
             part = "synaptic_propagation"
         elif any(key in name for key in ("stateupdater", "thresholder", "resetter", "spikemonitor")):
@@ -133,6 +135,7 @@ def main() -> None:
     which.add_argument("--fashion", action="store_true")
     parser.add_argument("--data-dir")
     parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--features", type=int, default=0, help="a fixed random feature layer of N pairs [0: none]")
     parser.add_argument("--copies", type=int, default=1, help="packed copies of the network [%(default)s]")
     parser.add_argument("--trials", type=int, default=300, help="trials timed per phase [%(default)s]")
     parser.add_argument("--device", default="runtime", choices=["runtime", "cpp_standalone", "cuda_standalone"])
@@ -170,11 +173,12 @@ def main() -> None:
     config = Config(hidden=args.hidden, lif_groups=forms.lif_groups, spike_max_rate=args.spike_max_rate,
                     relay_input=forms.relay_input, learning=args.learning, dataset=name, device=args.device,
                     codegen=args.codegen, threads=args.threads, cuda_fixed_grid=forms.cuda_fixed_grid,
-                    no_shuffle=True, copies=args.copies)
+                    no_shuffle=True, copies=args.copies, features=args.features)
     label = args.device + (f" ({args.codegen})" if args.device == "runtime" else f", threads {args.threads}")
     label += ", fixed grid" if forms.cuda_fixed_grid else ""
     label += f", relay input {forms.relay_input}, LIF groups: {forms.lif_groups}"
     label += f", {args.copies} copies" if args.copies > 1 else ""
+    label += f", {args.features} features" if args.features else ""
     print(f"{name}, hidden {args.hidden}, {label}, learning {args.learning}, {n} trials per phase, "
           f"{len(data.train_labels) + len(data.test_labels)} images in the table")
     if args.device == "runtime":
@@ -197,7 +201,7 @@ def main() -> None:
     if args.json:
         print(json.dumps({"device": args.device, "codegen": args.codegen if args.device == "runtime" else None,
                           "threads": args.threads, "omp_wait_policy": args.omp_wait_policy or "passive",
-                          "hidden": args.hidden, "copies": args.copies, "dataset": name, "trials": n,
+                          "hidden": args.hidden, "copies": args.copies, "features": args.features, "dataset": name, "trials": n,
                           "learning": args.learning, "float32": args.float32,
                           **dataclasses.asdict(forms), **result}))
 
