@@ -695,8 +695,8 @@ def named_flags(argv: list[str]) -> set[str]:
     return {token[2:].split("=", 1)[0] for token in argv if token.startswith("--")}
 
 
-COMMANDS = {"sweep": run_sweep, "plot": run_plot, "train": run_train, "evaluate": run_evaluate, "export": run_export, "collect": run_collect,
-            "vote": run_vote}
+COMMANDS = {"sweep": run_sweep, "plot": run_plot, "train": run_train, "evaluate": run_evaluate,
+            "export": run_export, "collect": run_collect, "vote": run_vote}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -201,7 +201,8 @@ def main() -> None:
     if args.json:
         print(json.dumps({"device": args.device, "codegen": args.codegen if args.device == "runtime" else None,
                           "threads": args.threads, "omp_wait_policy": args.omp_wait_policy or "passive",
-                          "hidden": args.hidden, "copies": args.copies, "features": args.features, "dataset": name, "trials": n,
+                          "hidden": args.hidden, "copies": args.copies, "features": args.features,
+                          "dataset": name, "trials": n,
                           "learning": args.learning, "float32": args.float32,
                           **dataclasses.asdict(forms), **result}))
 

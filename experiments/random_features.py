@@ -2,6 +2,7 @@
 
     python experiments/random_features.py analog --fashion --features 0 2000 4000 --epochs 3
     python experiments/random_features.py analog --fashion --features 2000 --smoothing 1 --poisson 7.5
+    python experiments/random_features.py analog --fashion --features 4000 --smoothing 1 --patch 10
     python experiments/random_features.py spiking --fashion --features 2000 --active 0.2 --train 10000 --train_pool 60000 --test 2000
     python experiments/random_features.py spiking --fashion --features 4000
 
@@ -10,7 +11,8 @@ h_j = min(max(x . W_j - theta_j, 0) / s_j, 1), with W_j ~ N(0, 1) per pixel,
 theta_j the (1 - active)-quantile of x . W_j over the first 2000 training
 images (so about ``--active`` of the features respond to an image) and s_j
 their standard deviation. Nothing about the features is learned; they are
-drawn from ``--feature_seed``.
+drawn from ``--feature_seed``. ``--patch P`` (analog only) keeps each
+projection to a random P x P window of the image, a local receptive field.
 
 analog   the rate model of what ED learns on top of a layer: an output unit
          per class, o = sigmoid(h . w + b), and Kaneko's update for one
@@ -39,11 +41,23 @@ from ed_brian.features import projection_matrix
 from ed_brian.train import pixel_table
 
 
+def patch_mask(n_features: int, side: int, patch: int, seed: int) -> np.ndarray:
+    """(side * side, n_features) True inside each feature's window: a patch x patch square
+    at a uniformly drawn position inside the image."""
+    rng = np.random.default_rng([seed, 99])
+    top, left = (rng.integers(0, side - patch + 1, n_features) for _ in range(2))
+    r = np.arange(side)
+    rows = (r >= top[:, None]) & (r < top[:, None] + patch)
+    cols = (r >= left[:, None]) & (r < left[:, None] + patch)
+    return (rows[:, :, None] & cols[:, None, :]).reshape(n_features, -1).T
+
+
 def random_features(dataset: Dataset, n: int, active: float, seed: int, smoothing: float = 0.0,
-                    poisson: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                    poisson: float = 0.0, patch: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(training, test) features in [0, 1] as float32 (n = 0: the pixels).
 
     ``smoothing``: the projections' Gaussian blur in pixels (ed_brian.features).
+    ``patch`` > 0: each projection only inside its own patch x patch window.
     ``poisson`` > 0: each image is seen through Poisson counts with that mean for
     a white pixel, as an ideal integrator of the network's input spike trains
     would see it over one trial (a fresh draw per image, thresholds from the
@@ -53,6 +67,9 @@ def random_features(dataset: Dataset, n: int, active: float, seed: int, smoothin
     if n == 0:
         return train.astype(np.float32), test.astype(np.float32)
     weights = projection_matrix(train.shape[1], n, seed, smoothing)
+    if patch:
+        weights = weights * patch_mask(n, int(round(train.shape[1] ** 0.5)), patch, seed)
+        weights /= weights.std(axis=0)
     sample = train[:2000] @ weights
     theta, scale = np.quantile(sample, 1 - active, axis=0), sample.std(axis=0)
     noise = np.random.default_rng([seed, 7])
@@ -75,7 +92,8 @@ def analog(args, dataset: Dataset) -> None:
     for n in args.features:
         # A fresh stream per feature count: its numbers do not depend on the counts listed before it.
         rng = np.random.default_rng(args.seed)
-        train, test = random_features(dataset, n, args.active, args.feature_seed, args.smoothing, args.poisson)
+        train, test = random_features(dataset, n, args.active, args.feature_seed, args.smoothing, args.poisson,
+                                       args.patch)
         w = np.zeros((train.shape[1], dataset.n_classes), np.float32)
         b = np.zeros(dataset.n_classes, np.float32)
         lr = args.lr if args.lr is not None else (0.05 if n == 0 else 0.03)
@@ -90,8 +108,8 @@ def analog(args, dataset: Dataset) -> None:
                 b += step
             scores = test[: args.test] @ w + b
             accuracy = 100 * np.mean(scores.argmax(axis=1) == dataset.test_labels[: args.test])
-            print(f"{'pixels' if n == 0 else f'{n} features'} (smoothing {args.smoothing:g}, Poisson "
-                  f"{args.poisson:g}, mean {train.mean():.3f}), lr {lr:g}, "
+            print(f"{'pixels' if n == 0 else f'{n} features'} (smoothing {args.smoothing:g}, patch "
+                  f"{args.patch}, Poisson {args.poisson:g}, mean {train.mean():.3f}), lr {lr:g}, "
                   f"epoch {epoch + 1}: test {accuracy:.2f} % ({time.perf_counter() - began:.0f} s)", flush=True)
 
 
@@ -132,6 +150,8 @@ def main() -> None:
     parser.add_argument("--poisson", type=float, default=0.0,
                         help="analog: see each image through Poisson counts of this mean for a white pixel "
                         "(150 Hz x 50 ms: 7.5), an ideal integrator of the spike trains [0: exact]")
+    parser.add_argument("--patch", type=int, default=0,
+                        help="analog: each projection inside a random P x P window of the image [0: the whole image]")
     parser.add_argument("--train", type=int, default=60000, help="training images per epoch [60000]")
     parser.add_argument("--train_pool", type=int, default=0, help="spiking: draw them afresh from the first N")
     parser.add_argument("--test", type=int, default=10000, help="the first N test images [10000]")
@@ -144,6 +164,8 @@ def main() -> None:
     args = parser.parse_args()
     if not 0 < args.active < 1:
         parser.error(f"--active must be in (0, 1) (got {args.active})")
+    if not 0 <= args.patch <= 28 or (args.patch and args.mode == "spiking"):
+        parser.error("--patch must be in [0, 28], and is for the analog mode")
     if any(n < 0 for n in args.features) or (args.mode == "spiking" and args.features[0] == 0):
         parser.error("--features must be >= 0 (spiking: > 0; the pixels are ed-brian train itself)")
     dataset = ed_brian.load_dataset(args.dataset, args.data_dir)
