@@ -41,7 +41,9 @@ Every other flag is the CLI's default unless given after ``--``. Each (dataset, 
 results folder; a folder with fewer epochs than asked for (stopped, or run
 with a smaller --epochs) is continued from its checkpoint, and one with all
 of them is kept as it is. ``summary.csv`` gets every epoch's accuracies, the wall time
-and the largest peak resident memory of any process so far.
+and the largest peak resident memory of any process so far. With several seeds
+the last line is their networks voting together (``ed-brian vote``): an
+ensemble at the cost of all the seeds' runs.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ import sys
 import time
 from pathlib import Path
 
+from ed_brian.ensemble import vote
 from ed_brian.results import read_metrics
 
 FULL_SETS = ["--train", "60000", "--test", "10000", "--hidden", "256"]
@@ -165,6 +168,9 @@ def main() -> None:
         spread = (max(final) - min(final)) / 2
         print(f"{dataset}: test accuracy after {epochs} epochs {mean:.2f} +/- {spread:.2f} % "
               f"(seeds {args.seeds}: {', '.join(f'{a:.2f}' for a in final)})")
+        if len(args.seeds) > 1:  # the seeds' networks as one ensemble (each seed's own input spikes)
+            together = vote([out / f"{dataset}-seed{seed}" for seed in args.seeds])
+            print(f"{dataset}: the {len(args.seeds)} seeds' networks voting: {together.accuracy:.2f} %")
 
 
 if __name__ == "__main__":
