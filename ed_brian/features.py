@@ -5,7 +5,7 @@ directly. It drives N pairs of LIF units (an E and an I unit with the same
 input), and the pairs are what the class networks' first hidden layers
 receive and learn from::
 
-    relay (2 x 784) --fixed--> features (2 x N) --ED--> hidden_1 --ED--> ... output
+    relay (2 x 784) --fixed--> feature_membranes (N) ==linked==> features (2 x N) --ED--> hidden_1 --ED--> ... output
 
 Feature f is a random projection of the image through a threshold: its
 membrane is driven by x . W_f (x the pixel rates; W_f drawn N(0, 1) per pixel
@@ -23,9 +23,13 @@ before.
 
 The sign rule holds here too: a synapse's effect is s_pre * s_post. The E unit
 of pair f receives pixel p from the pixel's E relay unit where W[p, f] > 0 and
-from its I relay unit where W[p, f] < 0; the I unit receives the opposite
-relay unit, so both see the same signed input (the same spikes, with the
-E and I copies of a pixel sharing one Poisson train).
+from its I relay unit where W[p, f] < 0 (the I unit would receive the opposite
+relay unit, the same signed input with the E and I copies of a pixel sharing
+one Poisson train). Since both units of a pair would integrate the same input,
+the network integrates it once: the pair's membrane (``feature_membranes``,
+the E unit's input) receives the fixed synapses, and the E and I unit of the
+pair both read it through a linked variable, so they fire together when it
+crosses threshold. Each relay spike reaches N membranes instead of 2N units.
 
 A run's calibration (the seed, each feature's threshold and scale) is saved
 with its weights under ``features/``, so a saved network is rebuilt exactly
@@ -116,36 +120,34 @@ def magnitude_per_unit_projection(config: NetworkConfig) -> float:
 
 
 def synapse_indices(config: NetworkConfig) -> tuple[np.ndarray, np.ndarray]:
-    """The fixed relay -> features synapses (i, j): pixel by pixel, for each feature
-    pair its E unit then its I unit, as ``Synapses.connect(i=..., j=...)`` creates them."""
+    """The fixed relay -> feature membranes synapses (i, j): pixel by pixel, feature by
+    feature, as ``Synapses.connect(i=..., j=...)`` creates them. A membrane is its pair's
+    E unit's, so it takes the relay copy of W's sign: the effect s_pre * s_post is sign(W)."""
     n, n_pixels = config.features, config.n_pixels
-    negative = np.repeat(config_matrix(config) < 0, 2, axis=1).ravel()
-    post_is_inh = np.tile([False, True], n_pixels * n)
-    # The E unit takes the relay copy of W's sign, the I unit the other: the effect s_pre * s_post is sign(W).
-    i = 2 * np.repeat(np.arange(n_pixels), 2 * n) + (negative != post_is_inh)
-    j = np.tile(np.arange(2 * n), n_pixels)
+    negative = (config_matrix(config) < 0).ravel()
+    i = 2 * np.repeat(np.arange(n_pixels), n) + negative
+    j = np.tile(np.arange(n), n_pixels)
     return i.astype(np.int32), j.astype(np.int32)
 
 
 def fixed_magnitudes(config: NetworkConfig, calibration: dict) -> np.ndarray:
     """The magnitudes of the synapses ``synapse_indices`` lists, in its order."""
     scale = np.asarray(calibration["features/scale"], dtype=float)
-    W = config_matrix(config)
-    return np.repeat(np.abs(W) / scale, 2, axis=1).ravel() * magnitude_per_unit_projection(config)
+    return (np.abs(config_matrix(config)) / scale).ravel() * magnitude_per_unit_projection(config)
 
 
 def connections(config: NetworkConfig, calibration: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The fixed relay -> features synapses (i, j, w) of ``calibration``."""
+    """The fixed relay -> feature membranes synapses (i, j, w) of ``calibration``."""
     return (*synapse_indices(config), fixed_magnitudes(config, calibration))
 
 
 def tonic_currents(config: NetworkConfig, calibration: dict) -> np.ndarray:
-    """Tonic current (nA) of every feature unit: at x . W = theta its resting point is the threshold."""
+    """Tonic current (nA) of every feature membrane: at x . W = theta its resting point is the threshold."""
     theta = np.asarray(calibration["features/theta"], dtype=float)
     scale = np.asarray(calibration["features/scale"], dtype=float)
     lif = config.lif
     resting_shift = lif.v_threshold - lif.v_rest - config.feature_drive * theta / scale  # mV
-    return np.repeat(resting_shift / lif.R_m, 2)  # mV / MOhm = nA; E and I unit alike
+    return resting_shift / lif.R_m  # mV / MOhm = nA
 
 
 def pixel_templates(weights: dict, n_pixels: int) -> np.ndarray:

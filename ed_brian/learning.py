@@ -109,8 +109,14 @@ v = v_rest
 )
 
 
-# The fixed random features (ed_brian.features): presynaptic to learned synapses only.
-FEATURE_BOUNDARY = HIDDEN_BOUNDARY.replace(_POST_FACTOR, "")
+# The fixed random features (ed_brian.features): presynaptic to learned synapses
+# only. Their units count spikes; the membranes of their pairs start from rest.
+FEATURE_BOUNDARY = COUNT_ACTIVITY + _PRE_SPLIT + "count = 0\n"
+FEATURE_MEMBRANE_BOUNDARY = """
+lastspike = -10000 * second
+not_refractory = True
+v = v_rest
+"""
 
 
 def hidden_boundary(derivative: str = "smoothed") -> str:

@@ -181,8 +181,8 @@ def learned_pairs(config: NetworkConfig) -> list[tuple[str, str]]:
 
 
 def fixed_synapse_count(config: NetworkConfig) -> int:
-    """Synapses that never learn: relay -> features, a pixel to each feature unit."""
-    return 2 * config.features * config.n_pixels
+    """Synapses that never learn: relay -> feature membranes, a pixel to each feature pair."""
+    return config.features * config.n_pixels
 
 
 def expected_synapse_counts(config: NetworkConfig, copies: int = 1) -> dict[str, int]:
@@ -257,6 +257,17 @@ def _learn_events(config: NetworkConfig, presynaptic: bool) -> dict | None:
     return None
 
 
+def _set_lif_constants(group: NeuronGroup, p, tau_m: float) -> None:
+    """LIF constants of ``p`` (LIFParams) with membranes of ``tau_m`` ms, and v at rest."""
+    group.v_rest = p.v_rest * mV
+    group.v_threshold = p.v_threshold * mV
+    group.v_reset = p.v_reset * mV
+    group.tau_m = tau_m * ms
+    group.tau_ref = p.tau_ref * ms
+    group.R_m = p.R_m * Mohm
+    group.v = "v_rest"
+
+
 def _lif_group(n, config: NetworkConfig, amine: str | None, name: str, clock, namespace, presynaptic=True) -> NeuronGroup:
     """LIF units with the config's constants; ``amine`` None: units whose input does not learn."""
     p = config.lif
@@ -273,13 +284,7 @@ def _lif_group(n, config: NetworkConfig, amine: str | None, name: str, clock, na
         name=name,
         namespace=namespace,
     )
-    group.v_rest = p.v_rest * mV
-    group.v_threshold = p.v_threshold * mV
-    group.v_reset = p.v_reset * mV
-    group.tau_m = p.tau_m * ms
-    group.tau_ref = p.tau_ref * ms
-    group.R_m = p.R_m * Mohm
-    group.v = "v_rest"
+    _set_lif_constants(group, p, p.tau_m)
     group.n_ref = config.ed.activity_rate * config.input.sim_time * 1e-3
     return group
 
@@ -462,26 +467,57 @@ def _no_reset_warning():
         log.disabled = was
 
 
-def feature_layer(config: NetworkConfig, relay: NeuronGroup, clock, trial_clock, namespace) -> tuple[NeuronGroup, Synapses]:
-    """The fixed random feature layer (ed_brian.features): (features, relay -> features).
+def feature_layer(config: NetworkConfig, relay: NeuronGroup, clock, trial_clock, namespace) -> tuple[NeuronGroup, NeuronGroup, Synapses]:
+    """The fixed random feature layer (ed_brian.features): (features, their membranes, relay -> membranes).
 
-    2N LIF units, unit 2f the E and 2f+1 the I unit of feature f, shared by
-    every class network. Their synapses' magnitudes and tonic currents come
-    from the calibration that ``EDNetwork.set_weights`` loads.
+    ``features`` is the layer the class networks learn from: 2N units, unit 2f
+    the E and 2f+1 the I unit of feature f, shared by every class network.
+    Both units of a pair get the same input, so one LIF membrane per pair
+    (``feature_membranes``, N units) integrates it and both read it through a
+    linked variable: they fire together, when it crosses threshold. The fixed
+    synapses' magnitudes and the membranes' tonic currents come from the
+    calibration that ``EDNetwork.set_weights`` loads.
     """
-    features = _lif_group(2 * config.features, config, None, "features", clock, namespace)
+    membranes = NeuronGroup(
+        config.features,
+        lif.LIF_EQUATIONS,
+        threshold=lif.LIF_THRESHOLD,
+        reset=lif.FEATURE_MEMBRANE_RESET,
+        refractory=lif.LIF_REFRACTORY,
+        method="exact",
+        clock=clock,
+        name="feature_membranes",
+        namespace=namespace,
+    )
+    p = config.lif
+    _set_lif_constants(membranes, p, config.feature_tau_m)
+    membranes.run_regularly(learning.FEATURE_MEMBRANE_BOUNDARY, clock=trial_clock, when="start",
+                            order=learning.ORDER_UNITS, name="feature_membranes_boundary")
+    features = NeuronGroup(
+        2 * config.features,
+        lif.FEATURE_UNIT_EQUATIONS + lif.UNIT_VARIABLES,
+        threshold=lif.LIF_THRESHOLD,
+        reset=lif.FEATURE_UNIT_RESET,  # counts only: the membrane resets itself
+        events=_learn_events(config, presynaptic=True),
+        clock=clock,
+        name="features",
+        namespace=namespace,
+    )
+    features.v = linked_var(membranes, "v", index=np.arange(2 * config.features) // 2)
+    features.v_threshold = p.v_threshold * mV
+    features.v_reset = p.v_reset * mV
     features.ptype = "1 - 2 * (i % 2)"
     features.network = -1
-    features.tau_m = config.feature_tau_m * ms
+    features.n_ref = config.ed.activity_rate * config.input.sim_time * 1e-3
     features.run_regularly(learning.FEATURE_BOUNDARY, clock=trial_clock, when="start", order=learning.ORDER_UNITS,
                            name="features_boundary")
-    fixed = Synapses(relay, features, model=lif.SYNAPSE_MODEL, on_pre=lif.SYNAPSE_ON_PRE, delay=NO_DELAY,
-                     clock=clock, name="relay_to_features", namespace=namespace)
+    fixed = Synapses(relay, membranes, model=lif.SYNAPSE_MODEL, on_pre=lif.FIXED_SYNAPSE_ON_PRE, delay=NO_DELAY,
+                     clock=clock, name="relay_to_feature_membranes", namespace=namespace)
     # The order set_weights loads the magnitudes in.
     i, j = feature_layer_math.synapse_indices(config)
     fixed.connect(i=i, j=j)
     fixed.w_gain = synaptic_jump(replace(config, lif=replace(config.lif, tau_m=config.feature_tau_m)))
-    return features, fixed
+    return features, membranes, fixed
 
 
 def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[list, NeuronGroup]:
@@ -642,7 +678,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     source_objects, relay = input_layer(config, clock, trial_clock, namespace)
     features, feature_synapses, first = None, None, relay  # first: the first learned projection's source
     if config.features:
-        features, feature_synapses = feature_layer(config, relay, clock, trial_clock, namespace)
+        features, feature_membranes, feature_synapses = feature_layer(config, relay, clock, trial_clock, namespace)
         first = features
 
     gains = [learning.amine_gains(len(config.hidden), c.ed.dif, c.ed.diffusion) for c in copies]
@@ -699,7 +735,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         order=learning.ORDER_UNITS, name="output_scores",
     )
     stats, stats_monitor = learning_stats(first, hidden[0], trial_clock, C)
-    feature_objects = [features, feature_synapses] if features is not None else []
+    feature_objects = [features, feature_membranes, feature_synapses] if features is not None else []
     network = Network(*source_objects, relay, *feature_objects, *lif_objects, *synapses, *bias_objects, scores,
                       *stats, name="ed_network")
     return EDNetwork(network, layers, synapses, scores, inp.steps_per_trial, tables, stats_monitor, bias,

@@ -64,7 +64,7 @@ def profile_split(profiling_info) -> dict[str, float]:
             part = "learning"
         elif name.startswith("relay") and "_to_" not in name:
             part = "input_relay"
-        elif name.startswith("relay_to_features"):
+        elif name.startswith("relay_to_feature"):
             part = "feature_propagation"
         elif "_to_" in name:
             part = "synaptic_propagation"

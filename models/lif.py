@@ -114,6 +114,22 @@ pending : integer (linked)     # its Poisson source's spike of the last step
 count : integer (linked)       # spikes in the current trial, counted by its source
 pixel : integer (constant)     # which pixel this unit relays
 """
+# The feature layer's units (ed_brian.features): the E and I unit of a feature
+# pair get the same input, so one LIF membrane per pair (FEATURE_MEMBRANE_RESET,
+# LIF_EQUATIONS otherwise) integrates it, and both units read it through a
+# linked variable: they cross its threshold in the same step, the membrane
+# resets itself, and the relay's spikes reach N membranes instead of 2N units.
+FEATURE_UNIT_EQUATIONS = """
+v : volt (linked)              # the membrane of the unit's feature pair
+v_threshold : volt (shared, constant)
+v_reset : volt (shared, constant)
+"""
+FEATURE_UNIT_RESET = """
+count += 1
+spikes_total += 1
+"""
+FEATURE_MEMBRANE_RESET = "v = v_reset"
+
 POISSON_SOURCE_EQUATIONS = """
 rates = RATE : Hz
 pending : integer              # 1 if the source spiked in this step and its relay did not
@@ -145,6 +161,8 @@ w : 1                             # magnitude, never negative
 w_gain : volt (shared, constant)  # R_m * q_syn / tau_m of the target layer
 """
 SYNAPSE_ON_PRE = "v_post += w_gain * ptype_pre * ptype_post * w"
+# Onto a feature pair's membrane, which is its E unit's: s_post = +1.
+FIXED_SYNAPSE_ON_PRE = "v_post += w_gain * ptype_pre * w"
 # Synapses onto the output units also total the input of the trial.
 OUTPUT_SYNAPSE_ON_PRE = SYNAPSE_ON_PRE + "\ndrive_post += w_gain * ptype_pre * ptype_post * w"
 

@@ -29,23 +29,25 @@ def feature_config(**changes):
     return ed_brian.Config(**{**base, **changes})
 
 
-def test_fixed_synapses_obey_the_sign_rule_and_give_both_units_of_a_pair_one_input():
+def test_fixed_synapses_obey_the_sign_rule_and_give_both_units_of_a_pair_one_membrane():
     config = feature_config().network
     data = band_dataset(50, 4)
     calibration = features.calibrate(config, pixel_table(data)[:50])
     i, j, w = features.connections(config, calibration)
-    assert len(i) == fixed_synapse_count(config) == 2 * 100 * 784
+    assert len(i) == fixed_synapse_count(config) == 100 * 784  # one per pixel and feature pair
     W = features.config_matrix(config)
-    relay_type, feature_type = 1 - 2 * (i % 2), 1 - 2 * (j % 2)
-    pixel, feature = i // 2, j // 2
-    # Each synapse's effect s_pre * s_post is the sign of its random weight.
-    np.testing.assert_array_equal(relay_type * feature_type, np.sign(W[pixel, feature]))
-    np.testing.assert_allclose(w, np.abs(W[pixel, feature]) / calibration["features/scale"][feature]
+    relay_type, pixel = 1 - 2 * (i % 2), i // 2
+    # A membrane is its pair's E unit's (s_post = +1): each synapse's effect is the sign of its weight.
+    np.testing.assert_array_equal(relay_type, np.sign(W[pixel, j]))
+    np.testing.assert_allclose(w, np.abs(W[pixel, j]) / calibration["features/scale"][j]
                                * features.magnitude_per_unit_projection(config))
-    # The E and I unit of a feature get the same signed input from every pixel.
-    signed = np.zeros((784, 200))
-    np.add.at(signed, (pixel, j), relay_type * feature_type * w)
-    np.testing.assert_array_equal(signed[:, 0::2], signed[:, 1::2])
+    # Every membrane gets exactly one synapse from each pixel, and both units of its pair read it.
+    np.testing.assert_array_equal(np.bincount(j * 784 + pixel), np.ones(100 * 784))
+    trainer = Trainer(feature_config(train=2, test=2), band_dataset(2, 2))
+    units, membranes = trainer.layers["features"], trainer.net.feature_synapses.target
+    assert len(membranes) == 100 and len(units) == 200
+    membranes.v = "v_rest + i * mV / 10"
+    np.testing.assert_array_equal(units.v[:], np.repeat(membranes.v[:], 2))
 
 
 def test_thresholds_let_the_chosen_fraction_of_images_drive_a_feature():
@@ -57,7 +59,7 @@ def test_thresholds_let_the_chosen_fraction_of_images_drive_a_feature():
     np.testing.assert_allclose(driven, 0.2, atol=0.01)
     # At the threshold the resting point sits at the firing threshold.
     currents = features.tonic_currents(config, calibration)
-    rest = config.lif.v_rest + config.lif.R_m * currents[0::2] + config.feature_drive * (
+    rest = config.lif.v_rest + config.lif.R_m * currents + config.feature_drive * (
         calibration["features/theta"] / calibration["features/scale"])
     np.testing.assert_allclose(rest, config.lif.v_threshold)
 
