@@ -236,7 +236,8 @@ def test_cuda_event_learning_launches_nothing_per_step(tmp_path):
 @pytest.mark.long
 def test_cuda_project_with_every_launch_saving_compiles(tmp_path):
     """nvcc compiles every code object of a project with the fixed grid, the
-    linked relay input and one LIF group (no GPU needed; cuRAND headers via CPATH)."""
+    linked relay input, one LIF group and a feature layer (its units read their
+    pair's membrane through a linked variable); no GPU needed, cuRAND headers via CPATH."""
     pytest.importorskip("brian2cuda")
     if shutil.which("nvcc") is None:
         pytest.skip("nvcc is not on PATH")
@@ -244,10 +245,10 @@ def test_cuda_project_with_every_launch_saving_compiles(tmp_path):
     config = replace(small_config(hidden=(4,), n_train=10, n_test=5, learning="event"), device="cuda_standalone",
                      cuda_fixed_grid=True)
     linked_input = replace(config.network.input, relay_input="linked")
-    network = replace(config.network, input=linked_input, lif_groups="one", hidden=(4, 3))
+    network = replace(config.network, input=linked_input, lif_groups="one", hidden=(4, 3), features=20)
     out = export_project(replace(config, network=network), data, tmp_path / "grid")
     objects = [f"code_objects/{path.stem}.o" for path in (out / "code_objects").glob("*.cu")]
-    assert len(objects) > 30
+    assert len(objects) > 30 and any("feature_membranes" in name for name in objects)
     result = subprocess.run(["make", "-j2", *objects], cwd=out, capture_output=True, text=True)
     if "curand.h" in result.stderr:
         pytest.skip("no cuRAND headers (the nvidia-curand wheel has them: set CPATH)")
