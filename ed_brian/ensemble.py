@@ -71,6 +71,10 @@ def vote(runs: Sequence[str | os.PathLike | Run]) -> Vote:
     loaded = [run if isinstance(run, Run) else load_run(run) for run in runs]
     if not loaded:
         raise ResultsError("voting needs at least one run")
+    folders = [run.folder.resolve() for run in loaded]
+    twice = sorted({str(folder) for folder in folders if folders.count(folder) > 1})
+    if twice:
+        raise ResultsError(f"{', '.join(twice)} given more than once: a run votes once")
     readouts = {run.config.network.ed.readout for run in loaded}
     if len(readouts) > 1:
         raise ResultsError(f"the runs use different readouts ({', '.join(sorted(readouts))}): "

@@ -66,6 +66,7 @@ def test_cli_vote_prints_each_run_and_the_ensemble(runs, capsys):
     (["seed4"], "at least two results folders"),
     (["seed4", "nowhere"], "is not a results folder"),
     (["seed4", "fewer_tests"], "tested other images"),
+    (["seed4", "seed4"], "given more than once"),
 ])
 def test_cli_vote_bad_input_exits_2(runs, tmp_path, capsys, which, message):
     folders = [str(runs[name]) if name in runs else str(tmp_path / name) for name in which]
