@@ -30,6 +30,8 @@ the network integrates it once: the pair's membrane (``feature_membranes``,
 the E unit's input) receives the fixed synapses, and the E and I unit of the
 pair both read it through a linked variable, so they fire together when it
 crosses threshold. Each relay spike reaches N membranes instead of 2N units.
+With ``independent_ei_trains`` the I unit still fires with its E unit: the
+pair integrates the relay copies of W's sign, not the other copies' trains.
 
 A run's calibration (the seed, each feature's threshold and scale) is saved
 with its weights under ``features/``, so a saved network is rebuilt exactly
