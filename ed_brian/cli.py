@@ -273,6 +273,9 @@ def _other_parsers(sub) -> None:
     p.add_argument("--codegen", choices=list(CODEGEN_TARGETS), default=None)
     p.add_argument("--data-dir")
     p.add_argument("--test", type=int, default=None, help="first N test images [the run's --test]")
+    p.add_argument("--repeats", type=int, default=1, metavar="R",
+                   help="show each test image R times, with fresh Poisson spikes each time, and sum the output "
+                   "counts of its R presentations (a look R times as long; R times the test trials) [1]")
     p.add_argument("--project-dir")
     p.add_argument("--verbose", action="store_true")
 
@@ -555,6 +558,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ed_brian.train import evaluate
 
     folder = Path(args.results_dir)
+    if args.repeats < 1:
+        raise UsageError(f"--repeats must be >= 1 (got {args.repeats})")
     if not (folder / "config.json").exists() or not (folder / "weights.npz").exists():
         raise UsageError(f"{folder} is not a finished run (needs config.json and weights.npz)")
     config = results.read_config(folder)
@@ -571,11 +576,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     weights = _load_weights(folder / "weights.npz", config)
     dataset = _load_data(config, args.data_dir)
-    accuracy, copies = evaluate(config, dataset, weights, args.project_dir, per_copy=True)
+    accuracy, copies = evaluate(config, dataset, weights, args.project_dir, per_copy=True, repeats=args.repeats)
     for c, own in enumerate(copies if config.copies > 1 else []):
         print(f"copy {c}: test accuracy {own:.2f} %")
     what = f"ensemble of {config.copies} copies: " if config.copies > 1 else ""
-    print(f"{what}test accuracy {accuracy:.2f} % on the first {config.n_test} test images ({config.device})")
+    looks = f", each shown {args.repeats} times" if args.repeats > 1 else ""
+    print(f"{what}test accuracy {accuracy:.2f} % on the first {config.n_test} test images{looks} ({config.device})")
     return 0
 
 

@@ -128,12 +128,18 @@ def build_schedule(
     return replace(schedule, learn=schedule.learn_factors(lr_decay))
 
 
-def test_schedule(n_train: int, test_labels: np.ndarray) -> Schedule:
-    """Only the fixed test set, learning off (the image table still starts with n_train training images)."""
+def test_schedule(n_train: int, test_labels: np.ndarray, repeats: int = 1) -> Schedule:
+    """Only the fixed test set, learning off (the image table still starts with n_train training images).
+
+    With ``repeats`` R the test set is shown R times over: trial r*n + k shows
+    test image k (of n) for the r-th time, with its own Poisson spikes.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1 (got {repeats})")
     n_test = len(test_labels)
     return Schedule(
-        image=(n_train + np.arange(n_test)).astype(np.int64),
-        label=np.asarray(test_labels, dtype=np.int64),
-        learn=np.zeros(n_test, dtype=np.float64),
-        phases=(Phase(0, "test", 0, n_test),),
+        image=np.tile(n_train + np.arange(n_test), repeats).astype(np.int64),
+        label=np.tile(np.asarray(test_labels, dtype=np.int64), repeats),
+        learn=np.zeros(n_test * repeats, dtype=np.float64),
+        phases=(Phase(0, "test", 0, n_test * repeats),),
     )

@@ -620,31 +620,48 @@ def _copy_results(result: TrainingResult, copy_epochs: list, copy_predictions: n
 
 
 def evaluate(config: RunConfig, dataset: Dataset, weights: dict | str | Path, project_dir: str | Path | None = None,
-             on_progress: Callable[[Phase, float], None] | None = None, per_copy: bool = False):
+             on_progress: Callable[[Phase, float], None] | None = None, per_copy: bool = False,
+             repeats: int = 1):
     """Test accuracy (%) of ``weights`` on the first ``config.test`` test images, learning off.
 
     ``weights``: a result's ``weights`` or a path to a ``weights.npz`` (or its
     run folder), from any device; it runs on ``config.device``. With packed
     copies, the ensemble's accuracy (summed output counts). ``per_copy``
     returns (that accuracy, [accuracy of each copy]).
+
+    ``repeats`` R shows every test image R times, each time with its own
+    Poisson spikes, and sums the output counts of its R presentations before
+    the most active class wins: a look R times as long at each image, the
+    membranes reset between looks (R times the test trials).
     """
-    trainer = build(config, dataset, weights, project_dir=project_dir, test_only=True)
-    schedule = trainer.schedule
-    (phase,) = schedule.phases
+    trainer = build(config, dataset, weights, project_dir=project_dir, test_only=True, repeats=repeats)
+    (phase,) = trainer.schedule.phases
     trainer.queue_all()
     if trainer.device.standalone:
         trainer.build_and_run(on_progress)
-    scores = trainer.scores(phase.start, phase.stop)
-    overall = accuracy(schedule, ensemble_predictions(scores, config), phase)
+    scores = repeat_scores(trainer.scores(phase.start, phase.stop), config.copies, repeats)
+    n_images, copies, _, n_classes = scores.shape
+    labels = trainer.schedule.label[:n_images]
+    readout = config.network.ed.readout
+
+    def percent_right(voters: np.ndarray) -> float:
+        return 100.0 * float(np.mean(predict(packing.ensemble_scores(voters, readout)) == labels))
+
+    overall = percent_right(scores.reshape(n_images, copies * repeats, n_classes))
     if not per_copy:
         return overall
-    own = copy_predictions_of(scores, config)
-    return overall, [accuracy(schedule, own[:, c], phase) for c in range(config.copies)]
+    return overall, [percent_right(scores[:, c]) for c in range(copies)]
+
+
+def repeat_scores(scores: np.ndarray, copies: int, repeats: int) -> np.ndarray:
+    """Output scores of a test set shown ``repeats`` times over (trials x copies*K) as images x copies x repeats x K."""
+    n_images = len(scores) // repeats
+    return scores.reshape(repeats, n_images, copies, -1).transpose(1, 2, 0, 3)
 
 
 def build(config: RunConfig, dataset: Dataset, weights: dict | str | Path | None = None,
           record: RecordSpec | None = None, project_dir: str | Path | None = None,
-          test_only: bool = False) -> Trainer:
+          test_only: bool = False, repeats: int = 1) -> Trainer:
     """Build the network of ``config`` on its device, ready to run trial by trial.
 
     Returns a :class:`Trainer`: its ``layers`` and ``projections`` are the
@@ -658,12 +675,15 @@ def build(config: RunConfig, dataset: Dataset, weights: dict | str | Path | None
     activated here, so numbers equal the command line's.
 
     With ``test_only`` the schedule is only the fixed test set, learning off
-    (as :func:`evaluate` runs it): trial k shows test image k.
+    (as :func:`evaluate` runs it): trial k shows test image k, and with
+    ``repeats`` R the whole test set follows R times over.
     """
+    if not isinstance(repeats, int) or repeats < 1 or (repeats > 1 and not test_only):
+        raise ConfigError(f"repeats must be a whole number >= 1, and > 1 only with test_only (got {repeats!r})")
     if not test_only:
         return Trainer(config, dataset, _weights(weights), project_dir, record=record)
     check_data(config, dataset, train_images=False)
-    schedule = test_schedule(len(dataset.train_labels), dataset.test_labels)
+    schedule = test_schedule(len(dataset.train_labels), dataset.test_labels, repeats)
     return Trainer(config, dataset, _weights(weights), project_dir, schedule=schedule, record=record)
 
 

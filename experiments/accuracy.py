@@ -85,7 +85,9 @@ def run(command: list[str]) -> tuple[float, float]:
     """Run ``command``; its wall time (s) and the peak resident memory (MB) of its processes so far."""
     print(" ".join(command), flush=True)
     began = time.perf_counter()
-    subprocess.run(command, check=True)
+    finished = subprocess.run(command)
+    if finished.returncode:  # the run has said why; its folder keeps any checkpoint
+        sys.exit(finished.returncode)
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return time.perf_counter() - began, peak_kb / 1024
 

@@ -1,0 +1,49 @@
+"""Testing saved weights: learning off, and each test image shown several times."""
+
+import numpy as np
+import pytest
+
+from ed_brian.cli import main
+from ed_brian.config import ConfigError
+from ed_brian.copies import ensemble_scores
+from ed_brian.train import build, evaluate, train
+
+from conftest import band_dataset, small_config
+
+
+@pytest.fixture(scope="module")
+def trained():
+    config = small_config(n_classes=4, hidden=(6,), n_train=60, n_test=24, sim_time=10.0)
+    data = band_dataset(60, 24)
+    return config, data, train(config, data).weights
+
+
+def test_repeated_test_set_sums_each_image_s_presentations(trained):
+    config, data, weights = trained
+    once = build(config, data, weights, test_only=True)
+    once.run_trials(24)
+    twice = build(config, data, weights, test_only=True, repeats=2)
+    twice.run_trials(48)
+    first, scores = once.scores(0, 24), twice.scores(0, 48)
+    assert list(twice.schedule.image) == list(once.schedule.image) * 2
+    # The first showing is the single run's (same Brian2 seed); the second has its own Poisson spikes.
+    np.testing.assert_array_equal(scores[:24], first)
+    assert not np.array_equal(scores[24:], first)
+    both = ensemble_scores(np.stack([scores[:24], scores[24:]], axis=1))
+    expected = 100.0 * np.mean(np.argmax(both, axis=1) == data.test_labels)
+    assert evaluate(config, data, weights, repeats=2) == pytest.approx(expected)
+    assert evaluate(config, data, weights) == pytest.approx(100.0 * np.mean(np.argmax(first, 1) == data.test_labels))
+    assert np.floor(scores).sum() > 0
+
+
+def test_repeats_below_one_are_refused(trained):
+    config, data, weights = trained
+    with pytest.raises(ConfigError, match="repeats"):
+        evaluate(config, data, weights, repeats=0)
+    with pytest.raises(ConfigError, match="test_only"):
+        build(config, data, weights, repeats=2)
+
+
+def test_evaluate_command_refuses_zero_repeats_with_exit_2(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path), "--repeats", "0"]) == 2
+    assert "--repeats must be >= 1" in capsys.readouterr().err

@@ -1,0 +1,46 @@
+"""The experiment scripts: a protocol run end to end, and a failing run's error passed on."""
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import full_data_dir
+
+ACCURACY = Path(__file__).parent.parent / "experiments" / "accuracy.py"
+TINY = ["--", "--train", "30", "--test", "20", "--hidden", "4", "--spike_sim_time", "20", "--codegen", "numpy"]
+
+
+def run_accuracy(*args, env=None, cwd=None):
+    return subprocess.run([sys.executable, str(ACCURACY), *args], capture_output=True, text=True, timeout=600,
+                          env=env, cwd=cwd)
+
+
+def test_a_protocol_that_cannot_find_its_data_exits_with_the_run_s_message_and_no_traceback(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "ED_BRIAN_DATA"}
+    env["KERAS_HOME"] = str(tmp_path / "keras")  # no cached dataset either
+    env["HOME"] = str(tmp_path)
+    done = run_accuracy("fixed", "--datasets", "mnist", "--seeds", "1", "--device", "runtime",
+                        "--out", str(tmp_path / "out"), *TINY, env=env)
+    assert done.returncode == 2
+    assert "mnist dataset not found" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_two_seeds_of_a_protocol_write_a_summary_and_vote(tmp_path):
+    env = {**os.environ, "ED_BRIAN_DATA": full_data_dir("mnist")}
+    out = tmp_path / "fixed"
+    done = run_accuracy("fixed", "--datasets", "mnist", "--seeds", "1", "2", "--epochs", "1", "--device", "runtime",
+                        "--out", str(out), *TINY, env=env)
+    assert done.returncode == 0, done.stderr
+    with (out / "summary.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["dataset"], r["seed"], r["epoch"]) for r in rows] == [("mnist", "1", "1"), ("mnist", "2", "1")]
+    assert (out / "learning_curves.png").stat().st_size > 0
+    assert "mnist: the 2 seeds' networks voting:" in done.stdout
+    # Run again: both folders are finished, so nothing is retrained.
+    again = run_accuracy("fixed", "--datasets", "mnist", "--seeds", "1", "2", "--epochs", "1", "--device",
+                         "runtime", "--out", str(out), *TINY, env=env)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("1 epochs already there") == 2
