@@ -25,14 +25,16 @@ from ed_brian.record import RecordSpec, load_recordings
 from ed_brian.results import ResultsError, Run, load_run, load_weights, save_run
 from ed_brian.sweep import run_sweep as sweep
 from ed_brian.train import (
-    Checkpoint, EpochMetrics, Interrupted, StandaloneSession, Trainer, TrainingResult, build, evaluate, train,
+    Checkpoint, EpochMetrics, Interrupted, StandaloneSession, Trainer, TrainingResult, build, evaluate,
+    evaluation_scores, train, voted_accuracy,
 )
 from ed_brian.weights import pixel_weights, template_diversity, unit_templates, weight_matrix
 
 __all__ = [
     "Config", "ConfigError",
     "load_data", "load_dataset", "Dataset", "DataError",
-    "build", "Trainer", "train", "evaluate", "TrainingResult", "EpochMetrics", "Checkpoint", "Interrupted",
+    "build", "Trainer", "train", "evaluate", "evaluation_scores", "voted_accuracy",
+    "TrainingResult", "EpochMetrics", "Checkpoint", "Interrupted",
     "RecordSpec", "StandaloneSession", "DeviceError",
     "save_run", "load_run", "Run", "ResultsError", "load_weights", "load_recordings", "weight_matrix", "pixel_weights",
     "unit_templates", "template_diversity",

@@ -634,29 +634,39 @@ def evaluate(config: RunConfig, dataset: Dataset, weights: dict | str | Path, pr
     the most active class wins: a look R times as long at each image, the
     membranes reset between looks (R times the test trials).
     """
+    scores = evaluation_scores(config, dataset, weights, project_dir, on_progress, repeats)
+    overall = voted_accuracy(scores, dataset.test_labels, config.network.ed.readout)
+    if not per_copy:
+        return overall
+    return overall, [voted_accuracy(scores[:, [c]], dataset.test_labels, config.network.ed.readout)
+                     for c in range(config.copies)]
+
+
+def evaluation_scores(config: RunConfig, dataset: Dataset, weights: dict | str | Path,
+                project_dir: str | Path | None = None, on_progress: Callable[[Phase, float], None] | None = None,
+                repeats: int = 1) -> np.ndarray:
+    """Output scores of ``weights`` on the fixed test set shown ``repeats`` times, learning off.
+
+    Returns images x copies x repeats x K (K classes): what :func:`evaluate`
+    votes with, and what :func:`voted_accuracy` takes, so that the scores of
+    several networks (other seeds' runs) can be joined along the copies axis
+    and vote together.
+    """
     trainer = build(config, dataset, weights, project_dir=project_dir, test_only=True, repeats=repeats)
     (phase,) = trainer.schedule.phases
     trainer.queue_all()
     if trainer.device.standalone:
         trainer.build_and_run(on_progress)
-    scores = repeat_scores(trainer.scores(phase.start, phase.stop), config.copies, repeats)
-    n_images, copies, _, n_classes = scores.shape
-    labels = trainer.schedule.label[:n_images]
-    readout = config.network.ed.readout
-
-    def percent_right(voters: np.ndarray) -> float:
-        return 100.0 * float(np.mean(predict(packing.ensemble_scores(voters, readout)) == labels))
-
-    overall = percent_right(scores.reshape(n_images, copies * repeats, n_classes))
-    if not per_copy:
-        return overall
-    return overall, [percent_right(scores[:, c]) for c in range(copies)]
-
-
-def repeat_scores(scores: np.ndarray, copies: int, repeats: int) -> np.ndarray:
-    """Output scores of a test set shown ``repeats`` times over (trials x copies*K) as images x copies x repeats x K."""
+    scores = trainer.scores(phase.start, phase.stop)
     n_images = len(scores) // repeats
-    return scores.reshape(repeats, n_images, copies, -1).transpose(1, 2, 0, 3)
+    return scores.reshape(repeats, n_images, config.copies, -1).transpose(1, 2, 0, 3)
+
+
+def voted_accuracy(scores: np.ndarray, labels: np.ndarray, readout: str = "count") -> float:
+    """Accuracy (%) of every network and presentation in ``scores`` (images x copies x repeats x K) voting."""
+    n_images, copies, repeats, n_classes = scores.shape
+    voters = scores.reshape(n_images, copies * repeats, n_classes)
+    return 100.0 * float(np.mean(predict(packing.ensemble_scores(voters, readout)) == labels[:n_images]))
 
 
 def build(config: RunConfig, dataset: Dataset, weights: dict | str | Path | None = None,

@@ -9,6 +9,7 @@
     python experiments/accuracy.py best3 --datasets fashion       # best's input over three epochs
     python experiments/accuracy.py ensemble --datasets fashion    # four packed copies vote
     python experiments/accuracy.py features --datasets fashion    # a spiking random feature layer
+    python experiments/accuracy.py features --repeats 3           # then each test image shown 3 times
     python experiments/accuracy.py seed --seeds 1 --epochs 3 -- --lr_decay 1   # extra flags after --
 
 Protocols:
@@ -44,6 +45,13 @@ of them is kept as it is. ``summary.csv`` gets every epoch's accuracies, the wal
 and the largest peak resident memory of any process so far. With several seeds
 the last line is their networks voting together (``ed-brian vote``): an
 ensemble at the cost of all the seeds' runs.
+
+``--repeats R`` then tests each final network again with every test image
+shown R times, fresh Poisson spikes each time, the output counts of an
+image's presentations summed (``ed-brian evaluate --repeats R``): a look R
+times as long at each image, learning untouched, R test passes. The scores
+are kept in the run folder (``repeats-R.npz``) for the next call, and the
+seeds vote with them too.
 """
 
 from __future__ import annotations
@@ -56,6 +64,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+import ed_brian
 from ed_brian.ensemble import vote
 from ed_brian.results import read_metrics
 
@@ -97,6 +108,25 @@ def finished_epochs(folder: Path) -> list[dict]:
     return read_metrics(folder) if (folder / "metrics.csv").exists() else []
 
 
+def repeated_test_scores(folder: Path, repeats: int, device: str) -> np.ndarray:
+    """A finished run's test scores with every test image shown ``repeats`` times
+    (images x copies x repeats x K), from ``repeats-R.npz`` when its weights have not changed since."""
+    kept = folder / f"repeats-{repeats}.npz"
+    epochs = len(finished_epochs(folder))
+    if kept.exists():
+        with np.load(kept) as saved:
+            if int(saved["epochs"]) == epochs:
+                return saved["scores"]
+    run = ed_brian.load_run(folder)
+    config = run.config.replace(device=device)
+    began = time.perf_counter()
+    scores = ed_brian.evaluation_scores(config, ed_brian.load_data(config), run.weights, repeats=repeats)
+    print(f"{folder}: tested with {repeats} presentations per image in {time.perf_counter() - began:.0f} s",
+          flush=True)
+    np.savez(kept, scores=scores, epochs=epochs)
+    return scores
+
+
 def draw_curves(rows: list[dict], path: Path, protocol: str) -> None:
     """Test (solid) and online training (dotted) accuracy per epoch, one panel per dataset."""
     import matplotlib
@@ -131,11 +161,15 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="default: 20 (seed, fixed), 3 (full, best3), 1 (the others)")
     parser.add_argument("--device", default="cpp_standalone")
     parser.add_argument("--out", help="default: results/accuracy-PROTOCOL")
+    parser.add_argument("--repeats", type=int, default=1, metavar="R",
+                        help="test the final networks again, each test image shown R times [1: not again]")
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:cut])
     args.extra = argv[cut + 1:]  # flags for every run
     epochs = args.epochs or EPOCHS[args.protocol]
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1 (got {args.repeats})")
 
     out = Path(args.out or f"results/accuracy-{args.protocol}")
     out.mkdir(parents=True, exist_ok=True)
@@ -173,6 +207,18 @@ def main() -> None:
         if len(args.seeds) > 1:  # the seeds' networks as one ensemble (each seed's own input spikes)
             together = vote([out / f"{dataset}-seed{seed}" for seed in args.seeds])
             print(f"{dataset}: the {len(args.seeds)} seeds' networks voting: {together.accuracy:.2f} %")
+        if args.repeats > 1:
+            folders = [out / f"{dataset}-seed{seed}" for seed in args.seeds]
+            scores = [repeated_test_scores(folder, args.repeats, args.device) for folder in folders]
+            labels = vote(folders).labels
+            alone = [ed_brian.voted_accuracy(s, labels) for s in scores]
+            mean = sum(alone) / len(alone)
+            print(f"{dataset}: each test image shown {args.repeats} times: {mean:.2f} +/- "
+                  f"{(max(alone) - min(alone)) / 2:.2f} % (seeds {args.seeds}: {', '.join(f'{a:.2f}' for a in alone)})")
+            if len(args.seeds) > 1:
+                joined = ed_brian.voted_accuracy(np.concatenate(scores, axis=1), labels)
+                print(f"{dataset}: the {len(args.seeds)} seeds' networks voting, {args.repeats} presentations each: "
+                      f"{joined:.2f} %")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """Testing saved weights: learning off, and each test image shown several times."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from ed_brian.cli import main
 from ed_brian.config import ConfigError
 from ed_brian.copies import ensemble_scores
-from ed_brian.train import build, evaluate, train
+from ed_brian.train import build, evaluate, evaluation_scores, train, voted_accuracy
 
 from conftest import band_dataset, small_config
 
@@ -34,6 +36,18 @@ def test_repeated_test_set_sums_each_image_s_presentations(trained):
     assert evaluate(config, data, weights, repeats=2) == pytest.approx(expected)
     assert evaluate(config, data, weights) == pytest.approx(100.0 * np.mean(np.argmax(first, 1) == data.test_labels))
     assert np.floor(scores).sum() > 0
+
+
+def test_scores_of_several_networks_vote_together(trained):
+    config, data, weights = trained
+    other = train(replace(config, seed=4), data).weights
+    mine, theirs = (evaluation_scores(config, data, w, repeats=2) for w in (weights, other))
+    assert mine.shape == (24, 1, 2, 4)
+    together = np.concatenate([mine, theirs], axis=1)
+    summed = np.floor(together).sum(axis=(1, 2)) + (together - np.floor(together)).mean(axis=(1, 2))
+    assert voted_accuracy(together, data.test_labels) == pytest.approx(
+        100.0 * np.mean(np.argmax(summed, axis=1) == data.test_labels))
+    assert voted_accuracy(mine, data.test_labels) == evaluate(config, data, weights, repeats=2)
 
 
 def test_repeats_below_one_are_refused(trained):

@@ -39,8 +39,16 @@ def test_two_seeds_of_a_protocol_write_a_summary_and_vote(tmp_path):
     assert [(r["dataset"], r["seed"], r["epoch"]) for r in rows] == [("mnist", "1", "1"), ("mnist", "2", "1")]
     assert (out / "learning_curves.png").stat().st_size > 0
     assert "mnist: the 2 seeds' networks voting:" in done.stdout
-    # Run again: both folders are finished, so nothing is retrained.
+    # Run again with repeated test presentations: nothing is retrained, each network is tested once more.
     again = run_accuracy("fixed", "--datasets", "mnist", "--seeds", "1", "2", "--epochs", "1", "--device",
-                         "runtime", "--out", str(out), *TINY, env=env)
+                         "runtime", "--out", str(out), "--repeats", "2", *TINY, env=env)
     assert again.returncode == 0, again.stderr
     assert again.stdout.count("1 epochs already there") == 2
+    assert again.stdout.count("tested with 2 presentations per image") == 2
+    assert "mnist: each test image shown 2 times:" in again.stdout
+    assert "mnist: the 2 seeds' networks voting, 2 presentations each:" in again.stdout
+    assert (out / "mnist-seed1" / "repeats-2.npz").exists()
+    kept = run_accuracy("fixed", "--datasets", "mnist", "--seeds", "1", "2", "--epochs", "1", "--device",
+                        "runtime", "--out", str(out), "--repeats", "2", *TINY, env=env)
+    assert "tested with" not in kept.stdout  # the kept scores are used
+    assert kept.stdout.splitlines()[-2:] == again.stdout.splitlines()[-2:]
