@@ -59,6 +59,7 @@ def test_train_and_evaluate(tmp_path):
     assert len(test_accuracies) == 2
     assert one_number(r"final test accuracy: ([\d.]+) %", out) == test_accuracies[-1] > CHANCE
     assert one_number(r"evaluate\(\) of the learned weights: ([\d.]+) %", out) > CHANCE
+    assert one_number(r"evaluate\(\) with each test image shown 3 times: ([\d.]+) %", out) > CHANCE
     folder = tmp_path / "results" / "examples" / "train_and_evaluate"
     for name in ("config.json", "metrics.csv", "weights.npz", "trials.npz", "learning_curve.png"):
         assert (folder / name).is_file(), name
