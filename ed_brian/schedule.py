@@ -134,8 +134,6 @@ def test_schedule(n_train: int, test_labels: np.ndarray, repeats: int = 1) -> Sc
     With ``repeats`` R the test set is shown R times over: trial r*n + k shows
     test image k (of n) for the r-th time, with its own Poisson spikes.
     """
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1 (got {repeats})")
     n_test = len(test_labels)
     return Schedule(
         image=np.tile(n_train + np.arange(n_test), repeats).astype(np.int64),

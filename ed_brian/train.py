@@ -643,8 +643,8 @@ def evaluate(config: RunConfig, dataset: Dataset, weights: dict | str | Path, pr
 
 
 def evaluation_scores(config: RunConfig, dataset: Dataset, weights: dict | str | Path,
-                project_dir: str | Path | None = None, on_progress: Callable[[Phase, float], None] | None = None,
-                repeats: int = 1) -> np.ndarray:
+                      project_dir: str | Path | None = None,
+                      on_progress: Callable[[Phase, float], None] | None = None, repeats: int = 1) -> np.ndarray:
     """Output scores of ``weights`` on the fixed test set shown ``repeats`` times, learning off.
 
     Returns images x copies x repeats x K (K classes): what :func:`evaluate`

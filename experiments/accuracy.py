@@ -68,7 +68,7 @@ import numpy as np
 
 import ed_brian
 from ed_brian.ensemble import vote
-from ed_brian.results import read_metrics
+from ed_brian.results import read_config, read_metrics
 
 FULL_SETS = ["--train", "60000", "--test", "10000", "--hidden", "256"]
 PROTOCOLS = {
@@ -108,23 +108,32 @@ def finished_epochs(folder: Path) -> list[dict]:
     return read_metrics(folder) if (folder / "metrics.csv").exists() else []
 
 
-def repeated_test_scores(folder: Path, repeats: int, device: str) -> np.ndarray:
+def repeated_test_scores(folder: Path, repeats: int, device: str) -> tuple[np.ndarray, np.ndarray]:
     """A finished run's test scores with every test image shown ``repeats`` times
-    (images x copies x repeats x K), from ``repeats-R.npz`` when its weights have not changed since."""
+    (images x copies x repeats x K) and the images' labels, from ``repeats-R.npz``
+    when its weights have not changed since."""
     kept = folder / f"repeats-{repeats}.npz"
     epochs = len(finished_epochs(folder))
     if kept.exists():
         with np.load(kept) as saved:
-            if int(saved["epochs"]) == epochs:
-                return saved["scores"]
+            if int(saved["epochs"]) == epochs and "labels" in saved.files:
+                return saved["scores"], saved["labels"]
     run = ed_brian.load_run(folder)
     config = run.config.replace(device=device)
+    data = ed_brian.load_data(config)
     began = time.perf_counter()
-    scores = ed_brian.evaluation_scores(config, ed_brian.load_data(config), run.weights, repeats=repeats)
+    scores = ed_brian.evaluation_scores(config, data, run.weights, repeats=repeats)
     print(f"{folder}: tested with {repeats} presentations per image in {time.perf_counter() - began:.0f} s",
           flush=True)
-    np.savez(kept, scores=scores, epochs=epochs)
-    return scores
+    np.savez(kept, scores=scores, labels=data.test_labels, epochs=epochs)
+    return scores, data.test_labels
+
+
+def across_seeds(accuracies: list[float], seeds: list[int]) -> str:
+    """Mean +/- half the range of the seeds' accuracies, and each seed's."""
+    mean = sum(accuracies) / len(accuracies)
+    spread = (max(accuracies) - min(accuracies)) / 2
+    return f"{mean:.2f} +/- {spread:.2f} % (seeds {seeds}: {', '.join(f'{a:.2f}' for a in accuracies)})"
 
 
 def draw_curves(rows: list[dict], path: Path, protocol: str) -> None:
@@ -200,23 +209,19 @@ def main() -> None:
     draw_curves(rows, out / "learning_curves.png", args.protocol)
     for dataset in args.datasets:
         final = [float(r["test_accuracy"]) for r in rows if r["dataset"] == dataset and int(r["epoch"]) == epochs]
-        mean = sum(final) / len(final)
-        spread = (max(final) - min(final)) / 2
-        print(f"{dataset}: test accuracy after {epochs} epochs {mean:.2f} +/- {spread:.2f} % "
-              f"(seeds {args.seeds}: {', '.join(f'{a:.2f}' for a in final)})")
+        print(f"{dataset}: test accuracy after {epochs} epochs {across_seeds(final, args.seeds)}")
+        folders = [out / f"{dataset}-seed{seed}" for seed in args.seeds]
         if len(args.seeds) > 1:  # the seeds' networks as one ensemble (each seed's own input spikes)
-            together = vote([out / f"{dataset}-seed{seed}" for seed in args.seeds])
+            together = vote(folders)  # also refuses runs that tested other images
             print(f"{dataset}: the {len(args.seeds)} seeds' networks voting: {together.accuracy:.2f} %")
         if args.repeats > 1:
-            folders = [out / f"{dataset}-seed{seed}" for seed in args.seeds]
-            scores = [repeated_test_scores(folder, args.repeats, args.device) for folder in folders]
-            labels = vote(folders).labels
-            alone = [ed_brian.voted_accuracy(s, labels) for s in scores]
-            mean = sum(alone) / len(alone)
-            print(f"{dataset}: each test image shown {args.repeats} times: {mean:.2f} +/- "
-                  f"{(max(alone) - min(alone)) / 2:.2f} % (seeds {args.seeds}: {', '.join(f'{a:.2f}' for a in alone)})")
+            tested = [repeated_test_scores(folder, args.repeats, args.device) for folder in folders]
+            scores, labels = [s for s, _ in tested], tested[0][1]
+            readout = read_config(folders[0]).network.ed.readout
+            alone = [ed_brian.voted_accuracy(s, labels, readout) for s in scores]
+            print(f"{dataset}: each test image shown {args.repeats} times: {across_seeds(alone, args.seeds)}")
             if len(args.seeds) > 1:
-                joined = ed_brian.voted_accuracy(np.concatenate(scores, axis=1), labels)
+                joined = ed_brian.voted_accuracy(np.concatenate(scores, axis=1), labels, readout)
                 print(f"{dataset}: the {len(args.seeds)} seeds' networks voting, {args.repeats} presentations each: "
                       f"{joined:.2f} %")
 
