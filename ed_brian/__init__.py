@@ -22,7 +22,9 @@ from ed_brian.devices import DeviceError
 from ed_brian.ensemble import Vote, vote
 from ed_brian.export import collect_results, export_project
 from ed_brian.record import RecordSpec, load_recordings
-from ed_brian.results import ResultsError, Run, load_run, load_weights, save_run
+from ed_brian.results import (
+    ResultsError, Run, load_repeated_test, load_run, load_weights, save_repeated_test, save_run,
+)
 from ed_brian.sweep import run_sweep as sweep
 from ed_brian.train import (
     Checkpoint, EpochMetrics, Interrupted, StandaloneSession, Trainer, TrainingResult, build, evaluate,
@@ -36,7 +38,7 @@ __all__ = [
     "build", "Trainer", "train", "evaluate", "evaluation_scores", "voted_accuracy",
     "TrainingResult", "EpochMetrics", "Checkpoint", "Interrupted",
     "RecordSpec", "StandaloneSession", "DeviceError",
-    "save_run", "load_run", "Run", "ResultsError", "load_weights", "load_recordings", "weight_matrix", "pixel_weights",
+    "save_run", "load_run", "Run", "ResultsError", "load_weights", "save_repeated_test", "load_repeated_test", "load_recordings", "weight_matrix", "pixel_weights",
     "unit_templates", "template_diversity",
     "export_project", "collect_results", "initial_weights", "sweep", "vote", "Vote",
 ]

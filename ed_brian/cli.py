@@ -283,6 +283,9 @@ def _other_parsers(sub) -> None:
                        description="Sum the output spike counts of finished runs (other seeds, parameters or "
                        "devices) on their common test set and report the ensemble's accuracy beside each run's.")
     p.add_argument("results_dirs", nargs="+", metavar="RESULTS_DIR")
+    p.add_argument("--repeats", type=int, default=1, metavar="R",
+                   help="vote with each run's kept test in which every image was shown R times (written by "
+                   "ed-brian evaluate RESULTS_DIR --repeats R) [1: the runs' own test]")
     p.add_argument("--verbose", action="store_true")
 
     p = sub.add_parser("sweep", help="train a grid of parameter values and seeds on a Dask cluster",
@@ -555,33 +558,39 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ed_brian import results
-    from ed_brian.train import evaluate
+    from ed_brian.train import evaluation_scores, voted_accuracy
 
     folder = Path(args.results_dir)
     if args.repeats < 1:
         raise UsageError(f"--repeats must be >= 1 (got {args.repeats})")
     if not (folder / "config.json").exists() or not (folder / "weights.npz").exists():
         raise UsageError(f"{folder} is not a finished run (needs config.json and weights.npz)")
-    config = results.read_config(folder)
-    device = args.device or config.device
+    trained = results.read_config(folder)
+    device = args.device or trained.device
     config = replace(
-        config,
+        trained,
         device=device,
-        codegen=args.codegen or config.codegen,
-        n_test=args.test or config.n_test,
-        threads=config.threads if device == "cpp_standalone" else 0,
+        codegen=args.codegen or trained.codegen,
+        n_test=args.test or trained.n_test,
+        threads=trained.threads if device == "cpp_standalone" else 0,
         # The grid changes no object of the model: on another device, that device's choice.
-        cuda_fixed_grid=(config.cuda_fixed_grid if device == config.device
-                         else DeviceForms.fastest(device, config.model).cuda_fixed_grid),
+        cuda_fixed_grid=(trained.cuda_fixed_grid if device == trained.device
+                         else DeviceForms.fastest(device, trained.model).cuda_fixed_grid),
     )
     weights = _load_weights(folder / "weights.npz", config)
     dataset = _load_data(config, args.data_dir)
-    accuracy, copies = evaluate(config, dataset, weights, args.project_dir, per_copy=True, repeats=args.repeats)
-    for c, own in enumerate(copies if config.copies > 1 else []):
-        print(f"copy {c}: test accuracy {own:.2f} %")
+    scores = evaluation_scores(config, dataset, weights, args.project_dir, repeats=args.repeats)
+    readout = config.network.ed.readout
+    for c in range(config.copies if config.copies > 1 else 0):
+        print(f"copy {c}: test accuracy {voted_accuracy(scores[:, [c]], dataset.test_labels, readout):.2f} %")
     what = f"ensemble of {config.copies} copies: " if config.copies > 1 else ""
     looks = f", each shown {args.repeats} times" if args.repeats > 1 else ""
+    accuracy = voted_accuracy(scores, dataset.test_labels, readout)
     print(f"{what}test accuracy {accuracy:.2f} % on the first {config.n_test} test images{looks} ({config.device})")
+    # The run's own test set, looked at longer: kept beside the run, for ed-brian vote --repeats.
+    if args.repeats > 1 and config.n_test == trained.n_test:
+        kept = results.save_repeated_test(folder, scores, dataset.test_labels, config.device)
+        print(f"scores kept in {kept}")
     return 0
 
 
@@ -685,14 +694,17 @@ def run_vote(args: argparse.Namespace) -> int:
 
     if len(args.results_dirs) < 2:
         raise UsageError("vote needs at least two results folders")
+    if args.repeats < 1:
+        raise UsageError(f"--repeats must be >= 1 (got {args.repeats})")
     for folder in args.results_dirs:
         if not (Path(folder) / "config.json").exists():
             raise UsageError(f"{folder} is not a results folder (no config.json)")
-    result = vote(args.results_dirs)
+    result = vote(args.results_dirs, repeats=args.repeats)
     for folder, accuracy in zip(result.folders, result.run_accuracies):
         print(f"{folder}: test {accuracy:6.2f} %")
+    looks = f", each shown {args.repeats} times" if args.repeats > 1 else ""
     print(f"ensemble of {len(result.folders)} runs ({result.networks} networks, summed output counts): "
-          f"test {result.accuracy:6.2f} % on {len(result.labels)} images")
+          f"test {result.accuracy:6.2f} % on {len(result.labels)} images{looks}")
     return 0
 
 

@@ -10,6 +10,10 @@ packed run takes part with every one of its copies.
 
     vote = ed_brian.vote(["results/seed1", "results/seed2", "results/seed3"])
     print(vote.accuracy, vote.run_accuracies)
+
+With ``repeats=R`` the runs vote with the test they keep in which every image
+was shown R times (``ed-brian evaluate RUN --repeats R`` keeps it, as
+``repeats-R.npz``): every look of every network is a voter.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Sequence
 import numpy as np
 
 from ed_brian.copies import copy_scores, ensemble_scores
-from ed_brian.results import ResultsError, Run, load_run
+from ed_brian.results import ResultsError, Run, load_repeated_test, load_run, repeated_test_file
 
 __all__ = ["Vote", "vote"]
 
@@ -31,7 +35,8 @@ class Vote:
     """What :func:`vote` returns: the ensemble's test results and each run's alone.
 
     ``predictions`` and ``labels`` are per test image, in the runs' test order;
-    ``run_accuracies`` (%) are each run's own accuracy on the same trials.
+    ``run_accuracies`` (%) are each run's own accuracy on the same trials
+    (with ``repeats`` looks at each image, as the ensemble had).
     """
 
     folders: tuple[str, ...]
@@ -39,6 +44,7 @@ class Vote:
     labels: np.ndarray
     predictions: np.ndarray
     run_accuracies: tuple[float, ...]
+    repeats: int = 1
 
     @property
     def accuracy(self) -> float:
@@ -61,13 +67,32 @@ def _test_scores(run: Run) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return run.trials["image"][rows], run.trials["label"][rows], copy_scores(scores, run.config.copies)
 
 
-def vote(runs: Sequence[str | os.PathLike | Run]) -> Vote:
+def _repeated_test_scores(run: Run, repeats: int) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, scores as images x (copies x looks) x K) of the run's kept test with ``repeats`` looks."""
+    kept = load_repeated_test(run.folder, repeats)
+    if kept is None:
+        raise ResultsError(f"{run.folder} keeps no test of its present weights with {repeats} looks per image "
+                           f"({repeated_test_file(run.folder, repeats).name}): "
+                           f"`ed-brian evaluate {run.folder} --repeats {repeats}` takes and keeps one")
+    scores, labels = kept
+    n_images, copies, looks, n_classes = scores.shape
+    if copies != run.config.copies:
+        raise ResultsError(f"{repeated_test_file(run.folder, repeats)} has scores of {copies} copies, "
+                           f"the run has {run.config.copies}")
+    return labels, scores.reshape(n_images, copies * looks, n_classes)
+
+
+def vote(runs: Sequence[str | os.PathLike | Run], repeats: int = 1) -> Vote:
     """The ensemble of finished runs (results folders or loaded Runs) on their common test set.
 
     The runs must have tested the same images in the same order (the same
     dataset and ``--test``) with the same readout; ResultsError says which run
-    differs otherwise.
+    differs otherwise. ``repeats`` R > 1 votes with each run's kept test in
+    which every image was shown R times (ResultsError names the command that
+    takes it when a run keeps none, or keeps one older than its weights).
     """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1 (got {repeats})")
     loaded = [run if isinstance(run, Run) else load_run(run) for run in runs]
     if not loaded:
         raise ResultsError("voting needs at least one run")
@@ -79,20 +104,23 @@ def vote(runs: Sequence[str | os.PathLike | Run]) -> Vote:
     if len(readouts) > 1:
         raise ResultsError(f"the runs use different readouts ({', '.join(sorted(readouts))}): "
                            "their scores are not comparable")
-    images, labels, first = _test_scores(loaded[0])
-    names = [run.config.dataset for run in loaded]
-    every = [first]
-    for run, name in zip(loaded[1:], names[1:]):
-        own_images, own_labels, scores = _test_scores(run)
-        if name != names[0] or len(own_images) != len(images) or np.any(own_images != images) \
-                or np.any(own_labels != labels):
+    every, images, labels = [], None, None
+    for run in loaded:
+        if repeats == 1:
+            own_images, own_labels, scores = _test_scores(run)
+        else:
+            own_images, (own_labels, scores) = None, _repeated_test_scores(run, repeats)
+        if labels is not None and (run.config.dataset != loaded[0].config.dataset or len(own_labels) != len(labels)
+                                   or np.any(own_labels != labels)
+                                   or (own_images is not None and np.any(own_images != images))):
             raise ResultsError(f"{run.folder} tested other images than {loaded[0].folder} "
-                               f"({name}, {len(own_images)} test trials against {names[0]}, {len(images)}): "
-                               "runs vote only on the same test set")
+                               f"({run.config.dataset}, {len(own_labels)} test images against "
+                               f"{loaded[0].config.dataset}, {len(labels)}): runs vote only on the same test set")
+        if labels is None:
+            images, labels = own_images, own_labels
         every.append(scores)
-    combined = np.concatenate(every, axis=1)
-    predictions = np.argmax(ensemble_scores(combined, readouts.pop()), axis=1)
-    alone = [float(100 * np.mean(np.argmax(ensemble_scores(s, run.config.network.ed.readout), axis=1) == labels))
-             for s, run in zip(every, loaded)]
-    return Vote(folders=tuple(str(run.folder) for run in loaded), networks=combined.shape[1],
-                labels=labels, predictions=predictions, run_accuracies=tuple(alone))
+    readout = readouts.pop()
+    predictions = np.argmax(ensemble_scores(np.concatenate(every, axis=1), readout), axis=1)
+    alone = [float(100 * np.mean(np.argmax(ensemble_scores(scores, readout), axis=1) == labels)) for scores in every]
+    return Vote(folders=tuple(str(run.folder) for run in loaded), networks=sum(run.config.copies for run in loaded),
+                labels=labels, predictions=predictions, run_accuracies=tuple(alone), repeats=repeats)

@@ -578,6 +578,53 @@ def load_trials(folder: Path) -> dict[str, np.ndarray]:
     return checked.arrays
 
 
+def repeated_test_file(folder: str | os.PathLike, repeats: int) -> Path:
+    """Where a run keeps its test with every image shown ``repeats`` times: ``repeats-R.npz``."""
+    return Path(folder) / f"repeats-{repeats}.npz"
+
+
+def _finished_epochs(folder: Path) -> int:
+    return len(read_metrics(folder)) if (folder / "metrics.csv").is_file() else 0
+
+
+def save_repeated_test(folder: str | os.PathLike, scores: np.ndarray, labels: np.ndarray, device: str) -> Path:
+    """Keep a run's repeated test (``scores`` images x copies x repeats x K, as
+    :func:`~ed_brian.evaluation_scores` returns them, and the images' labels) in
+    its folder, stamped with the epochs its weights have learned, so a run that
+    trains further does not vote with scores of its older weights."""
+    folder = Path(folder)
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+    if scores.ndim != 4 or len(labels) != len(scores):
+        raise ValueError(f"scores {scores.shape} and labels {labels.shape}: expected images x copies x repeats x K "
+                         "and one label per image")
+    path = repeated_test_file(folder, scores.shape[2])
+    write_npz(path, dict(scores=scores, labels=labels, epochs=np.int64(_finished_epochs(folder)),
+                         device=np.array(device)))
+    return path
+
+
+def load_repeated_test(folder: str | os.PathLike, repeats: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(scores, labels) of the run's kept test with ``repeats`` looks per image
+    (:func:`save_repeated_test`); None when none is kept, or when it was taken
+    before the run's last epoch. ResultsError if the file is damaged or not ours."""
+    folder = Path(folder)
+    path = repeated_test_file(folder, repeats)
+    if not path.is_file():
+        return None
+    kind = "repeated test file"
+    checked = _Arrays(path, read_npz(path, kind), kind)
+    scores = checked.get("scores", "f", ndim=4)
+    labels = checked.get("labels", "iu", ndim=1, length=len(scores))
+    epochs = checked.get("epochs", "iu", ndim=0)
+    if scores.shape[2] != repeats:
+        raise checked.fail(f"'scores' has {scores.shape[2]} looks per image, expected {repeats}")
+    if not np.all(np.isfinite(scores)):
+        raise checked.fail("'scores' has values that are not finite")
+    if int(epochs) != _finished_epochs(folder):
+        return None
+    return scores, labels
+
+
 def check_recordings(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """ResultsError unless ``arrays`` are recordings as :mod:`ed_brian.record` documents them."""
     kind = "recordings file"

@@ -110,14 +110,11 @@ def finished_epochs(folder: Path) -> list[dict]:
 
 def repeated_test_scores(folder: Path, repeats: int, device: str) -> tuple[np.ndarray, np.ndarray]:
     """A finished run's test scores with every test image shown ``repeats`` times
-    (images x copies x repeats x K) and the images' labels, from ``repeats-R.npz``
-    when its weights have not changed since."""
-    kept = folder / f"repeats-{repeats}.npz"
-    epochs = len(finished_epochs(folder))
-    if kept.exists():
-        with np.load(kept) as saved:
-            if int(saved["epochs"]) == epochs and "labels" in saved.files:
-                return saved["scores"], saved["labels"]
+    (images x copies x repeats x K) and the images' labels, from the run's kept
+    ``repeats-R.npz`` when its weights have not changed since."""
+    kept = ed_brian.load_repeated_test(folder, repeats)
+    if kept is not None:
+        return kept
     run = ed_brian.load_run(folder)
     config = run.config.replace(device=device)
     data = ed_brian.load_data(config)
@@ -125,7 +122,7 @@ def repeated_test_scores(folder: Path, repeats: int, device: str) -> tuple[np.nd
     scores = ed_brian.evaluation_scores(config, data, run.weights, repeats=repeats)
     print(f"{folder}: tested with {repeats} presentations per image in {time.perf_counter() - began:.0f} s",
           flush=True)
-    np.savez(kept, scores=scores, labels=data.test_labels, epochs=epochs)
+    ed_brian.save_repeated_test(folder, scores, data.test_labels, device)
     return scores, data.test_labels
 
 

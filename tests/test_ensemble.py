@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
+
 import numpy as np
 import pytest
 
 import ed_brian
 from ed_brian.cli import main as cli_main
+from ed_brian import results
 from ed_brian.results import ResultsError
 
 from conftest import band_dataset
@@ -72,3 +76,57 @@ def test_cli_vote_bad_input_exits_2(runs, tmp_path, capsys, which, message):
     folders = [str(runs[name]) if name in runs else str(tmp_path / name) for name in which]
     assert cli_main(["vote", *folders]) == 2
     assert message in capsys.readouterr().err
+
+
+def keep_repeated_test(folder, repeats: int):
+    run = ed_brian.load_run(folder)
+    data = band_dataset(30, run.config.n_test)
+    scores = ed_brian.evaluation_scores(run.config, data, run.weights, repeats=repeats)
+    ed_brian.save_repeated_test(folder, scores, data.test_labels, run.config.device)
+    return scores, data.test_labels
+
+
+@pytest.fixture(scope="module")
+def repeated(runs):
+    return {name: keep_repeated_test(runs[name], 2) for name in ("packed", "seed4")}
+
+
+def test_runs_vote_with_their_kept_repeated_tests(runs, repeated):
+    (packed, labels), (seed4, _) = repeated["packed"], repeated["seed4"]
+    assert packed.shape == (12, 3, 2, 4) and seed4.shape == (12, 1, 2, 4)
+    kept, kept_labels = ed_brian.load_repeated_test(runs["packed"], 2)
+    np.testing.assert_array_equal(kept, packed)
+    np.testing.assert_array_equal(kept_labels, labels)
+    vote = ed_brian.vote([runs["packed"], runs["seed4"]], repeats=2)
+    assert vote.networks == 4 and vote.repeats == 2
+    readout = ed_brian.load_run(runs["packed"]).config.network.ed.readout
+    assert vote.accuracy == pytest.approx(
+        ed_brian.voted_accuracy(np.concatenate([packed, seed4], axis=1), labels, readout))
+    assert vote.run_accuracies == pytest.approx(
+        (ed_brian.voted_accuracy(packed, labels, readout), ed_brian.voted_accuracy(seed4, labels, readout)))
+    # The second look is a voter: two looks of one network are not its first look counted twice.
+    assert not np.array_equal(seed4[:, :, 0], seed4[:, :, 1])
+
+
+def test_a_vote_without_a_kept_repeated_test_names_the_command_that_takes_it(runs, repeated):
+    with pytest.raises(ResultsError, match=r"keeps no test .* 3 looks .*ed-brian evaluate .* --repeats 3"):
+        ed_brian.vote([runs["packed"], runs["seed4"]], repeats=3)
+    with pytest.raises(ResultsError, match="keeps no test"):
+        ed_brian.vote([runs["seed4"], runs["fewer_tests"]], repeats=2)
+
+
+def test_a_repeated_test_older_than_the_run_s_weights_is_not_used(runs, repeated, tmp_path):
+    folder = shutil.copytree(runs["seed4"], tmp_path / "seed4")
+    assert ed_brian.load_repeated_test(folder, 2) is not None
+    run = ed_brian.load_run(folder)
+    results.write_metrics(folder, [*run.metrics, dataclasses.replace(run.metrics[-1], epoch=2)])
+    assert ed_brian.load_repeated_test(folder, 2) is None
+    with pytest.raises(ResultsError, match="present weights"):
+        ed_brian.vote([runs["packed"], folder], repeats=2)
+
+
+def test_a_damaged_repeated_test_is_named(runs, repeated, tmp_path):
+    folder = shutil.copytree(runs["seed4"], tmp_path / "seed4")
+    results.repeated_test_file(folder, 2).write_bytes(b"not an archive")
+    with pytest.raises(ResultsError, match="repeats-2.npz"):
+        ed_brian.load_repeated_test(folder, 2)

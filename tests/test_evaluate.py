@@ -61,3 +61,35 @@ def test_repeats_below_one_are_refused(trained):
 def test_evaluate_command_refuses_zero_repeats_with_exit_2(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path), "--repeats", "0"]) == 2
     assert "--repeats must be >= 1" in capsys.readouterr().err
+
+
+def test_evaluate_command_keeps_a_repeated_test_that_vote_uses(tmp_path, capsys):
+    import ed_brian
+
+    tiny = ["--train", "30", "--test", "10", "--hidden", "3", "--spike_sim_time", "10", "--codegen", "numpy",
+            "--epochs", "1", "--no-progress"]
+    folders = [str(tmp_path / f"seed{seed}") for seed in (1, 2)]
+    for seed, folder in zip((1, 2), folders):
+        assert main(["train", *tiny, "--seed", str(seed), "--out", folder]) == 0
+    capsys.readouterr()
+
+    # Another test set than the run's is measured but not kept.
+    assert main(["evaluate", folders[0], "--repeats", "2", "--test", "6"]) == 0
+    assert "kept" not in capsys.readouterr().out
+    assert ed_brian.load_repeated_test(folders[0], 2) is None
+    for folder in folders:
+        assert main(["evaluate", folder, "--repeats", "2"]) == 0
+        out = capsys.readouterr().out
+        assert f"scores kept in {folder}/repeats-2.npz" in out
+        scores, labels = ed_brian.load_repeated_test(folder, 2)
+        assert scores.shape == (10, 1, 2, 10)
+        assert f"test accuracy {ed_brian.voted_accuracy(scores, labels):.2f} %" in out
+
+    assert main(["vote", *folders, "--repeats", "2"]) == 0
+    vote = ed_brian.vote(folders, repeats=2)
+    assert f"test {vote.accuracy:6.2f} % on 10 images, each shown 2 times" in capsys.readouterr().out
+    assert main(["vote", *folders, "--repeats", "3"]) == 2
+    err = capsys.readouterr().err
+    assert f"ed-brian evaluate {folders[0]} --repeats 3" in err and "Traceback" not in err
+    assert main(["vote", *folders, "--repeats", "0"]) == 2
+    assert "--repeats must be >= 1" in capsys.readouterr().err
