@@ -51,7 +51,7 @@ shown R times, fresh Poisson spikes each time, the output counts of an
 image's presentations summed (``ed-brian evaluate --repeats R``): a look R
 times as long at each image, learning untouched, R test passes. The scores
 are kept in the run folder (``repeats-R.npz``) for the next call, and the
-seeds vote with them too.
+seeds vote with them too (as ``ed-brian vote FOLDERS --repeats R`` does).
 """
 
 from __future__ import annotations
@@ -64,11 +64,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 import ed_brian
 from ed_brian.ensemble import vote
-from ed_brian.results import read_config, read_metrics
+from ed_brian.results import read_metrics
 
 FULL_SETS = ["--train", "60000", "--test", "10000", "--hidden", "256"]
 PROTOCOLS = {
@@ -108,13 +106,12 @@ def finished_epochs(folder: Path) -> list[dict]:
     return read_metrics(folder) if (folder / "metrics.csv").exists() else []
 
 
-def repeated_test_scores(folder: Path, repeats: int, device: str) -> tuple[np.ndarray, np.ndarray]:
-    """A finished run's test scores with every test image shown ``repeats`` times
-    (images x copies x repeats x K) and the images' labels, from the run's kept
-    ``repeats-R.npz`` when its weights have not changed since."""
-    kept = ed_brian.load_repeated_test(folder, repeats)
-    if kept is not None:
-        return kept
+def keep_repeated_test(folder: Path, repeats: int, device: str) -> None:
+    """Test a finished run with every test image shown ``repeats`` times and keep
+    the scores in its folder (``repeats-R.npz``), unless they are kept already
+    for its present weights."""
+    if ed_brian.load_repeated_test(folder, repeats) is not None:
+        return
     run = ed_brian.load_run(folder)
     config = run.config.replace(device=device)
     data = ed_brian.load_data(config)
@@ -123,7 +120,6 @@ def repeated_test_scores(folder: Path, repeats: int, device: str) -> tuple[np.nd
     print(f"{folder}: tested with {repeats} presentations per image in {time.perf_counter() - began:.0f} s",
           flush=True)
     ed_brian.save_repeated_test(folder, scores, data.test_labels, device)
-    return scores, data.test_labels
 
 
 def across_seeds(accuracies: list[float], seeds: list[int]) -> str:
@@ -212,16 +208,14 @@ def main() -> None:
             together = vote(folders)  # also refuses runs that tested other images
             print(f"{dataset}: the {len(args.seeds)} seeds' networks voting: {together.accuracy:.2f} %")
         if args.repeats > 1:
-            tested = [repeated_test_scores(folder, args.repeats, args.device) for folder in folders]
-            scores, labels = [s for s, _ in tested], tested[0][1]
-            readout = read_config(folders[0]).network.ed.readout
-            alone = [ed_brian.voted_accuracy(s, labels, readout) for s in scores]
-            print(f"{dataset}: each test image shown {args.repeats} times: {across_seeds(alone, args.seeds)}")
+            for folder in folders:
+                keep_repeated_test(folder, args.repeats, args.device)
+            looked = vote(folders, repeats=args.repeats)
+            print(f"{dataset}: each test image shown {args.repeats} times: "
+                  f"{across_seeds(list(looked.run_accuracies), args.seeds)}")
             if len(args.seeds) > 1:
-                joined = ed_brian.voted_accuracy(np.concatenate(scores, axis=1), labels, readout)
                 print(f"{dataset}: the {len(args.seeds)} seeds' networks voting, {args.repeats} presentations each: "
-                      f"{joined:.2f} %")
-
+                      f"{looked.accuracy:.2f} %")
 
 if __name__ == "__main__":
     main()
