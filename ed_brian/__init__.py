@@ -38,7 +38,8 @@ __all__ = [
     "build", "Trainer", "train", "evaluate", "evaluation_scores", "voted_accuracy",
     "TrainingResult", "EpochMetrics", "Checkpoint", "Interrupted",
     "RecordSpec", "StandaloneSession", "DeviceError",
-    "save_run", "load_run", "Run", "ResultsError", "load_weights", "save_repeated_test", "load_repeated_test", "load_recordings", "weight_matrix", "pixel_weights",
+    "save_run", "load_run", "Run", "ResultsError", "load_weights", "save_repeated_test", "load_repeated_test",
+    "load_recordings", "weight_matrix", "pixel_weights",
     "unit_templates", "template_diversity",
     "export_project", "collect_results", "initial_weights", "sweep", "vote", "Vote",
 ]

@@ -558,7 +558,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from ed_brian import results
-    from ed_brian.train import evaluation_scores, voted_accuracy
+    from ed_brian.train import copy_accuracies, evaluation_scores, voted_accuracy
 
     folder = Path(args.results_dir)
     if args.repeats < 1:
@@ -581,8 +581,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     dataset = _load_data(config, args.data_dir)
     scores = evaluation_scores(config, dataset, weights, args.project_dir, repeats=args.repeats)
     readout = config.network.ed.readout
-    for c in range(config.copies if config.copies > 1 else 0):
-        print(f"copy {c}: test accuracy {voted_accuracy(scores[:, [c]], dataset.test_labels, readout):.2f} %")
+    for c, own in enumerate(copy_accuracies(scores, dataset.test_labels, readout) if config.copies > 1 else []):
+        print(f"copy {c}: test accuracy {own:.2f} %")
     what = f"ensemble of {config.copies} copies: " if config.copies > 1 else ""
     looks = f", each shown {args.repeats} times" if args.repeats > 1 else ""
     accuracy = voted_accuracy(scores, dataset.test_labels, readout)

@@ -638,8 +638,7 @@ def evaluate(config: RunConfig, dataset: Dataset, weights: dict | str | Path, pr
     overall = voted_accuracy(scores, dataset.test_labels, config.network.ed.readout)
     if not per_copy:
         return overall
-    return overall, [voted_accuracy(scores[:, [c]], dataset.test_labels, config.network.ed.readout)
-                     for c in range(config.copies)]
+    return overall, copy_accuracies(scores, dataset.test_labels, config.network.ed.readout)
 
 
 def evaluation_scores(config: RunConfig, dataset: Dataset, weights: dict | str | Path,
@@ -667,6 +666,11 @@ def voted_accuracy(scores: np.ndarray, labels: np.ndarray, readout: str = "count
     n_images, copies, repeats, n_classes = scores.shape
     voters = scores.reshape(n_images, copies * repeats, n_classes)
     return 100.0 * float(np.mean(predict(packing.ensemble_scores(voters, readout)) == labels[:n_images]))
+
+
+def copy_accuracies(scores: np.ndarray, labels: np.ndarray, readout: str = "count") -> list[float]:
+    """Accuracy (%) of each copy in ``scores`` (images x copies x repeats x K) alone, over its presentations."""
+    return [voted_accuracy(scores[:, [c]], labels, readout) for c in range(scores.shape[1])]
 
 
 def build(config: RunConfig, dataset: Dataset, weights: dict | str | Path | None = None,
