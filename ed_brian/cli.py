@@ -238,7 +238,8 @@ def _train_parser(sub) -> None:
     _add_run_flags(p)
     p.add_argument("--out", help="results folder (default: a new folder under results/)")
     p.add_argument("--resume", metavar="RESULTS_DIR",
-                   help="continue an interrupted run from its checkpoint (its own flags are used)")
+                   help="continue an interrupted run from its checkpoint with its own flags "
+                   "(other flags given must repeat them)")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="N",
                    help="also checkpoint every N trials (runtime device; default: after every epoch)")
     rec = p.add_argument_group("recording and figures")
@@ -458,6 +459,45 @@ def _extended(folder: Path, config: Config, checkpoint, epochs: int) -> Config:
     return config
 
 
+# Fixed when a run starts: what it records and the weights it starts from.
+_RECORDING_FLAGS = ("record-trials", "record-layers", "record-neurons", "heatmap", "init-weights")
+
+
+def _same_value(a, b) -> bool:
+    import numpy as np
+
+    try:
+        return bool(np.all(a == b))
+    except Exception:  # values of different kinds (a Quantity and a number) are not the same
+        return False
+
+
+def _check_resume_flags(args: argparse.Namespace, folder: Path, config: Config) -> None:
+    """UsageError for a flag given with --resume that would change the run: a resumed run
+    keeps the flags it started with, and silently ignoring a new one would mislead.
+    Flags repeating the run's own values (as experiments/accuracy.py passes them) are fine."""
+    stored = config.flags()
+    for flag in sorted(args.named_flags):
+        name = "dataset" if flag in ("mnist", "fashion") else flag.replace("-", "_")
+        if name not in PARAMETERS and name.startswith("no_"):  # --no-cuda-fixed-grid
+            name = name[3:]
+        if flag in _RECORDING_FLAGS:
+            raise UsageError(f"--{flag} cannot be used with --resume: recording and starting weights are "
+                             "set when a run starts")
+        if name not in PARAMETERS or name == "epochs":
+            continue
+        try:
+            given = config.replace(**{name: getattr(args, name)}).flags()[name]
+        except ConfigError:
+            given = getattr(args, name)
+        if not _same_value(given, stored[name]):
+            value = getattr(args, name)
+            shown = f"--{flag}" if flag in ("mnist", "fashion") or isinstance(value, bool) else f"--{flag} {value}"
+            raise UsageError(f"{shown} differs from the run's own value {stored[name]} "
+                             f"({folder / 'config.json'}): a resumed run keeps its flags. To continue with new "
+                             f"ones, start a new run from its weights: --init-weights {folder / 'weights.npz'}")
+
+
 def run_train(args: argparse.Namespace) -> int:
     from ed_brian import results
     from ed_brian.train import Interrupted, train
@@ -471,6 +511,7 @@ def run_train(args: argparse.Namespace) -> int:
                 raise UsageError(f"cannot resume from {folder}: it has no {name} (is it the results "
                                  "folder of an ed-brian train run?)")
         config = results.read_config(folder)
+        _check_resume_flags(args, folder, config)
         checkpoint = results.load_checkpoint(folder)
         _check_shapes(folder / results.CHECKPOINT_FILE, checkpoint.weights, config)
         if (checkpoint.copy_predictions is None) != (config.copies == 1) or (

@@ -126,7 +126,7 @@ def test_a_finished_run_extended_by_an_epoch_equals_the_longer_run(tmp_path):
     assert extended.epochs[1].epoch == 2
 
 
-def test_resume_with_epochs_extends_the_run_and_refuses_to_shorten_it(tmp_path):
+def test_resume_with_epochs_extends_the_run_and_refuses_to_shorten_or_change_it(tmp_path):
     cli = [sys.executable, "-m", "ed_brian", "train"]
     run = tmp_path / "run"
     args = ["--train", "30", "--test", "10", "--hidden", "3", "--spike_sim_time", "10", "--codegen", "numpy",
@@ -138,8 +138,19 @@ def test_resume_with_epochs_extends_the_run_and_refuses_to_shorten_it(tmp_path):
     assert "--epochs 1 with --resume must exceed the 1 epoch(s)" in shorter.stderr
     assert "Traceback" not in shorter.stderr
 
-    longer = subprocess.run([*cli, "--resume", str(run), "--epochs", "2", "--no-progress"],
-                            capture_output=True, text=True, timeout=600)
+    changed = subprocess.run([*cli, "--resume", str(run), "--epochs", "2", "--lr", "0.05"],
+                             capture_output=True, text=True, timeout=600)
+    assert changed.returncode == 2 and "Traceback" not in changed.stderr
+    assert "--lr 0.05 differs from the run's own value 0.15" in changed.stderr
+    assert "--init-weights" in changed.stderr
+    recording = subprocess.run([*cli, "--resume", str(run), "--epochs", "2", "--record-trials", "0:2"],
+                               capture_output=True, text=True, timeout=600)
+    assert recording.returncode == 2 and "--record-trials cannot be used with --resume" in recording.stderr
+    assert results.read_config(run).epochs == 1  # refused before anything was written
+
+    # The run's own values may be repeated (experiments/accuracy.py passes its extra flags again).
+    longer = subprocess.run([*cli, "--resume", str(run), "--epochs", "2", "--no-progress", "--hidden", "3",
+                             "--spike_sim_time", "10"], capture_output=True, text=True, timeout=600)
     assert longer.returncode == 0, longer.stderr
     assert [int(r["epoch"]) for r in results.read_metrics(run)] == [1, 2]
     assert results.read_config(run).epochs == 2
