@@ -42,7 +42,8 @@ Every other flag is the CLI's default unless given after ``--``. Each (dataset, 
 results folder; a folder with fewer epochs than asked for (stopped, or run
 with a smaller --epochs) is continued from its checkpoint, and one with all
 of them is kept as it is. ``summary.csv`` gets every epoch's accuracies, the wall time
-and the largest peak resident memory of any process so far. With several seeds
+and the largest peak resident memory of any process so far; the lines of other seeds
+or datasets already in it (an earlier call's) are kept. With several seeds
 the last line is their networks voting together (``ed-brian vote``): an
 ensemble at the cost of all the seeds' runs.
 
@@ -104,6 +105,16 @@ def run(command: list[str]) -> tuple[float, float]:
 def finished_epochs(folder: Path) -> list[dict]:
     """The metrics.csv rows of a results folder (none if it has not run)."""
     return read_metrics(folder) if (folder / "metrics.csv").exists() else []
+
+
+def rows_of_other_runs(summary: Path, rows: list[dict]) -> list[dict]:
+    """The rows of an earlier summary.csv for the (dataset, seed) runs not in ``rows``,
+    so that a call for some seeds keeps the others' lines."""
+    if not summary.exists():
+        return []
+    ours = {(r["dataset"], str(r["seed"])) for r in rows}
+    with summary.open(newline="") as f:
+        return [r for r in csv.DictReader(f) if (r["dataset"], r["seed"]) not in ours]
 
 
 def keep_repeated_test(folder: Path, repeats: int, device: str) -> None:
@@ -195,11 +206,13 @@ def main() -> None:
                 done = finished_epochs(folder)
             rows += [{"dataset": dataset, "seed": seed, **row,
                       "run_seconds": f"{seconds:.1f}", "peak_rss_mb_so_far": f"{peak_mb:.0f}"} for row in done]
+    everything = sorted(rows_of_other_runs(out / "summary.csv", rows) + rows,
+                        key=lambda r: (r["dataset"], int(r["seed"]), int(r["epoch"])))
     with (out / "summary.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in everything for k in r)), restval="")
         writer.writeheader()
-        writer.writerows(rows)
-    draw_curves(rows, out / "learning_curves.png", args.protocol)
+        writer.writerows(everything)
+    draw_curves(everything, out / "learning_curves.png", args.protocol)
     for dataset in args.datasets:
         final = [float(r["test_accuracy"]) for r in rows if r["dataset"] == dataset and int(r["epoch"]) == epochs]
         print(f"{dataset}: test accuracy after {epochs} epochs {across_seeds(final, args.seeds)}")

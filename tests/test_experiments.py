@@ -52,3 +52,10 @@ def test_two_seeds_of_a_protocol_write_a_summary_and_vote(tmp_path):
                         "runtime", "--out", str(out), "--repeats", "2", *TINY, env=env)
     assert "tested with" not in kept.stdout  # the kept scores are used
     assert kept.stdout.splitlines()[-2:] == again.stdout.splitlines()[-2:]
+    # A call for one seed keeps the other seed's lines in the summary.
+    alone = run_accuracy("fixed", "--datasets", "mnist", "--seeds", "2", "--epochs", "1", "--device", "runtime",
+                         "--out", str(out), *TINY, env=env)
+    assert alone.returncode == 0, alone.stderr
+    with (out / "summary.csv").open() as f:
+        after = list(csv.DictReader(f))
+    assert [(r["seed"], r["test_accuracy"]) for r in after] == [(r["seed"], r["test_accuracy"]) for r in rows]
