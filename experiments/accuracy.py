@@ -10,6 +10,7 @@
     python experiments/accuracy.py ensemble --datasets fashion    # four packed copies vote
     python experiments/accuracy.py features --datasets fashion    # a spiking random feature layer
     python experiments/accuracy.py features --repeats 3           # then each test image shown 3 times
+    python experiments/accuracy.py bounded --epochs 2 --repeats 3 # features, magnitudes soft-bounded
     python experiments/accuracy.py seed --seeds 1 --epochs 3 -- --lr_decay 1   # extra flags after --
 
 Protocols:
@@ -38,6 +39,10 @@ Protocols:
   features
         a fixed random feature layer of 4000 LIF pairs (--features 4000, its
         defaults) under class networks of 64 hidden units (full sets, one epoch).
+  bounded
+        features with the learned magnitudes soft-bounded at 3 (--w_bound 3:
+        each update scaled by 1 - w/3), which holds the hidden rates over a
+        long epoch (full sets, one epoch; the same cost per epoch).
 Every other flag is the CLI's default unless given after ``--``. Each (dataset, seed) runs ``ed-brian train`` into its own
 results folder; a folder with fewer epochs than asked for (stopped, or run
 with a smaller --epochs) is continued from its checkpoint, and one with all
@@ -87,8 +92,11 @@ PROTOCOLS = {
     "ensemble": [*FULL_SETS, "--copies", "4"],
     # A fixed random feature layer of 4000 LIF pairs (its defaults) under class networks of 64.
     "features": [*FULL_SETS, "--features", "4000", "--hidden", "64"],
+    # The same with the learned magnitudes soft-bounded: the hidden rates stay near 21 Hz.
+    "bounded": [*FULL_SETS, "--features", "4000", "--hidden", "64", "--w_bound", "3"],
 }
-EPOCHS = {"seed": 20, "fixed": 20, "full": 3, "screen": 1, "best": 1, "cheap": 1, "best3": 3, "ensemble": 1, "features": 1}
+EPOCHS = {"seed": 20, "fixed": 20, "full": 3, "screen": 1, "best": 1, "cheap": 1, "best3": 3, "ensemble": 1, "features": 1,
+          "bounded": 1}
 
 
 def run(command: list[str]) -> tuple[float, float]:

@@ -1,12 +1,16 @@
 """The experiment scripts: a protocol run end to end, and a failing run's error passed on."""
 
 import csv
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import full_data_dir
+
+from ed_brian.cli import build_parser, config_from_args
 
 ACCURACY = Path(__file__).parent.parent / "experiments" / "accuracy.py"
 TINY = ["--", "--train", "30", "--test", "20", "--hidden", "4", "--spike_sim_time", "20", "--codegen", "numpy"]
@@ -15,6 +19,23 @@ TINY = ["--", "--train", "30", "--test", "20", "--hidden", "4", "--spike_sim_tim
 def run_accuracy(*args, env=None, cwd=None):
     return subprocess.run([sys.executable, str(ACCURACY), *args], capture_output=True, text=True, timeout=600,
                           env=env, cwd=cwd)
+
+
+def _accuracy_script():
+    spec = importlib.util.spec_from_file_location("accuracy", ACCURACY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("protocol", list(_accuracy_script().PROTOCOLS))
+def test_every_protocol_is_a_valid_configuration(protocol):
+    script = _accuracy_script()
+    args = build_parser().parse_args(["train", "--fashion", *script.PROTOCOLS[protocol]])
+    config = config_from_args(args)  # validated: a bad flag or value raises here
+    assert config.dataset == "fashion" and script.EPOCHS[protocol] >= 1
+    if protocol == "bounded":
+        assert config.w_bound == 3 and config.features == 4000 and config.hidden == (64,)
 
 
 def test_a_protocol_that_cannot_find_its_data_exits_with_the_run_s_message_and_no_traceback(tmp_path):
