@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ed_brian.config import (
     HIDDEN_DERIVATIVES, LIF_GROUPINGS, LR_SCHEDULES, PARAMETERS, RELAY_INPUTS, Config, ConfigError, DeviceForms,
-    EDParams, InputParams, LIFParams, NetworkConfig, inert_parameters,
+    EDParams, InputParams, LIFParams, NetworkConfig, inert_parameters, same_value,
 )
 from ed_brian.data import DataError
 from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError, threads_warning
@@ -463,35 +463,26 @@ def _extended(folder: Path, config: Config, checkpoint, epochs: int) -> Config:
 _RECORDING_FLAGS = ("record-trials", "record-layers", "record-neurons", "heatmap", "init-weights")
 
 
-def _same_value(a, b) -> bool:
-    import numpy as np
-
-    try:
-        return bool(np.all(a == b))
-    except Exception:  # values of different kinds (a Quantity and a number) are not the same
-        return False
-
-
 def _check_resume_flags(args: argparse.Namespace, folder: Path, config: Config) -> None:
     """UsageError for a flag given with --resume that would change the run: a resumed run
     keeps the flags it started with, and silently ignoring a new one would mislead.
     Flags repeating the run's own values (as experiments/accuracy.py passes them) are fine."""
     stored = config.flags()
     for flag in sorted(args.named_flags):
-        name = "dataset" if flag in ("mnist", "fashion") else flag.replace("-", "_")
-        if name not in PARAMETERS and name.startswith("no_"):  # --no-cuda-fixed-grid
-            name = name[3:]
         if flag in _RECORDING_FLAGS:
             raise UsageError(f"--{flag} cannot be used with --resume: recording and starting weights are "
                              "set when a run starts")
+        name = "dataset" if flag in ("mnist", "fashion") else flag.replace("-", "_")
+        if name not in PARAMETERS and name.startswith("no_"):  # --no-cuda-fixed-grid
+            name = name[3:]
         if name not in PARAMETERS or name == "epochs":
             continue
+        value = getattr(args, name)
         try:
-            given = config.replace(**{name: getattr(args, name)}).flags()[name]
+            given = config.replace(**{name: value}).flags()[name]
         except ConfigError:
-            given = getattr(args, name)
-        if not _same_value(given, stored[name]):
-            value = getattr(args, name)
+            given = value
+        if not same_value(given, stored[name]):
             shown = f"--{flag}" if flag in ("mnist", "fashion") or isinstance(value, bool) else f"--{flag} {value}"
             raise UsageError(f"{shown} differs from the run's own value {stored[name]} "
                              f"({folder / 'config.json'}): a resumed run keeps its flags. To continue with new "

@@ -624,7 +624,7 @@ class Config:
 
     def __repr__(self) -> str:
         default = _default_config()
-        changed = {name: value for name, value in self.flags().items() if not _same(value, getattr(default, name))}
+        changed = {name: value for name, value in self.flags().items() if not same_value(value, getattr(default, name))}
         return f"Config({', '.join(f'{name}={value!r}' for name, value in changed.items())})"
 
     def validate(self) -> None:
@@ -752,7 +752,7 @@ def inert_parameters(config: Config, named=()) -> dict[str, str]:
     from their defaults, and those in ``named`` (given explicitly, e.g. on the command line)."""
     default = _default_config()
     chosen = [name for name in PARAMETERS
-              if name in named or not _same(getattr(config, name), getattr(default, name))]
+              if name in named or not same_value(getattr(config, name), getattr(default, name))]
     reasons = {name: unused_reason(config, name) for name in chosen}
     return {name: reason for name, reason in reasons.items() if reason}
 
@@ -771,7 +771,8 @@ def _default_config() -> Config:
     return _DEFAULT[0]
 
 
-def _same(a, b) -> bool:
+def same_value(a, b) -> bool:
+    """Whether two parameter values are equal (numbers, quantities, tuples, strings)."""
     try:
         return bool(np.all(a == b))
     except Exception:  # quantities of other dimensions

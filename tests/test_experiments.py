@@ -28,12 +28,14 @@ def _accuracy_script():
     return module
 
 
-@pytest.mark.parametrize("protocol", list(_accuracy_script().PROTOCOLS))
+SCRIPT = _accuracy_script()
+
+
+@pytest.mark.parametrize("protocol", list(SCRIPT.PROTOCOLS))
 def test_every_protocol_is_a_valid_configuration(protocol):
-    script = _accuracy_script()
-    args = build_parser().parse_args(["train", "--fashion", *script.PROTOCOLS[protocol]])
+    args = build_parser().parse_args(["train", "--fashion", *SCRIPT.PROTOCOLS[protocol]])
     config = config_from_args(args)  # validated: a bad flag or value raises here
-    assert config.dataset == "fashion" and script.EPOCHS[protocol] >= 1
+    assert config.dataset == "fashion" and SCRIPT.EPOCHS[protocol] >= 1
     if protocol == "bounded":
         assert config.w_bound == 3 and config.features == 4000 and config.hidden == (64,)
 
