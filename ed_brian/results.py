@@ -408,6 +408,8 @@ def save_checkpoint(folder: Path, checkpoint) -> None:
         "epoch_seconds": checkpoint.epoch_seconds,
         "epochs": [dataclasses.asdict(m) for m in checkpoint.epochs],
     }
+    if checkpoint.config is not None:
+        meta["config"] = checkpoint.config
     arrays = {f"weights/{key}": value for key, value in checkpoint.weights.items()}
     if checkpoint.copy_predictions is not None:
         meta["copy_epochs"] = [[dataclasses.asdict(m) for m in own] for own in checkpoint.copy_epochs]
@@ -514,6 +516,7 @@ def load_checkpoint(folder: Path):
         random_state=random or None,
         copy_predictions=copy_predictions,
         copy_epochs=copy_epochs,
+        config=None if meta.get("config") is None else config_from(path, meta["config"], "meta config").to_dict(),
     )
 
 

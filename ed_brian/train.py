@@ -19,7 +19,7 @@ import numpy as np
 from brian2 import get_device, ms
 
 from ed_brian import copies as packing, devices, features as feature_layer
-from ed_brian.config import ConfigError, RunConfig
+from ed_brian.config import ConfigError, RunConfig, same_value
 from ed_brian.data import Dataset, check_data
 from ed_brian.invariants import InvariantError, check_weights, layer_warnings
 from ed_brian.models import frelu, simple
@@ -53,6 +53,9 @@ class Checkpoint:
     # and finished epochs; ``predictions`` and ``epochs`` are then the ensemble's.
     copy_predictions: np.ndarray | None = None
     copy_epochs: list | None = None
+    # The run's Config.to_dict(): a resume with another configuration is refused.
+    # None in checkpoints written before it was kept (then nothing is checked).
+    config: dict | None = None
 
 
 class Interrupted(Exception):
@@ -453,6 +456,16 @@ def epoch_metrics(schedule: Schedule, predictions: np.ndarray, seconds: float = 
     ]
 
 
+def _check_same_run(saved: RunConfig, config: RunConfig) -> None:
+    """ConfigError unless ``config`` is the checkpoint's run, but for its number of epochs
+    (a finished run can be extended)."""
+    changed = [f"{name} {old} (given {getattr(config, name)})" for name, old in saved.flags().items()
+               if name != "epochs" and not same_value(old, getattr(config, name))]
+    if changed:
+        raise ConfigError(f"resume: this checkpoint's run has {', '.join(changed)}; resume with the run's own "
+                          "configuration, or start a new run from its weights (initial_weights=checkpoint.weights)")
+
+
 def train(
     config: RunConfig,
     dataset: Dataset,
@@ -487,10 +500,14 @@ def train(
     past every that many trials. When ``should_stop()`` turns true, training
     stops at the next chunk end and raises Interrupted with a checkpoint
     (runtime device only). ``resume`` continues from a checkpoint of the same
-    run, with the same numbers as the uninterrupted run. ``record`` (a
+    run, with the same numbers as the uninterrupted run; ``config`` may ask for
+    more epochs than the checkpoint's run, and any other change is refused
+    with ConfigError. ``record`` (a
     RecordSpec) records membrane traces and spikes of chosen trials into
     ``result.recordings``.
     """
+    if resume and resume.config is not None:
+        _check_same_run(RunConfig.from_dict(resume.config), config)
     start = resume.trial if resume else 0
     weights = resume.weights if resume else _weights(initial_weights)
     trainer = Trainer(config, dataset, weights, project_dir, start_trial=start, record=record)
@@ -523,7 +540,7 @@ def train(
     def checkpoint(trial: int, seconds: float) -> Checkpoint:
         packed = (copy_predictions[:trial].copy(), [list(e) for e in copy_epochs]) if C > 1 else (None, None)
         return Checkpoint(trial, trainer.net.weights(), predictions[:trial].copy(), list(epochs), seconds,
-                          trainer.random_state, *packed)
+                          trainer.random_state, *packed, config=config.to_dict())
 
     times = None
     if trainer.device.standalone:
