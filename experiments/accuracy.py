@@ -64,6 +64,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import resource
 import subprocess
 import sys
@@ -214,13 +215,17 @@ def main() -> None:
                 done = finished_epochs(folder)
             rows += [{"dataset": dataset, "seed": seed, **row,
                       "run_seconds": f"{seconds:.1f}", "peak_rss_mb_so_far": f"{peak_mb:.0f}"} for row in done]
-    everything = sorted(rows_of_other_runs(out / "summary.csv", rows) + rows,
-                        key=lambda r: (r["dataset"], int(r["seed"]), int(r["epoch"])))
-    with (out / "summary.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in everything for k in r)), restval="")
-        writer.writeheader()
-        writer.writerows(everything)
-    draw_curves(everything, out / "learning_curves.png", args.protocol)
+    with open(out / "summary.lock", "w") as lock:
+        # Calls for other seeds of the same folder may finish at the same moment:
+        # each reads and rewrites the summary in turn, so none loses another's lines.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        everything = sorted(rows_of_other_runs(out / "summary.csv", rows) + rows,
+                            key=lambda r: (r["dataset"], int(r["seed"]), int(r["epoch"])))
+        with (out / "summary.csv").open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in everything for k in r)), restval="")
+            writer.writeheader()
+            writer.writerows(everything)
+        draw_curves(everything, out / "learning_curves.png", args.protocol)
     for dataset in args.datasets:
         final = [float(r["test_accuracy"]) for r in rows if r["dataset"] == dataset and int(r["epoch"]) == epochs]
         print(f"{dataset}: test accuracy after {epochs} epochs {across_seeds(final, args.seeds)}")
