@@ -15,7 +15,7 @@ from ed_brian.config import (
     EDParams, InputParams, LIFParams, NetworkConfig, inert_parameters, same_value,
 )
 from ed_brian.data import DataError
-from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError, threads_warning
+from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError, DeviceSpec, threads_warning
 from ed_brian.results import ResultsError
 
 EXIT_USAGE = 2
@@ -377,7 +377,7 @@ def _check_shapes(path: Path, weights, config: Config) -> None:
 
 
 def _config_and_data(args, compile: bool = True):
-    from ed_brian.devices import DeviceSpec, require
+    from ed_brian.devices import require
 
     config = config_from_args(args)
     require(DeviceSpec.of(config, compile=compile))
@@ -427,15 +427,17 @@ def _figures_dir(args, folder: Path) -> Path | None:
     return Path(args.save_fig) if args.save_fig else folder / "figures"
 
 
-def _stop_on_signals():
-    """SIGINT/SIGTERM ask training to stop at the next chunk end; a second one aborts."""
+def _stop_on_signals(standalone: bool = False):
+    """SIGINT/SIGTERM ask training to stop at the next chunk end (a standalone program:
+    at once); a second one aborts."""
     requested = []
 
     def handler(signum, frame):
         if requested:
             raise KeyboardInterrupt
         requested.append(signum)
-        print("\ned-brian: stopping at the next checkpoint (press Ctrl-C again to abort)", file=sys.stderr)
+        where = "the standalone program" if standalone else "at the next checkpoint"
+        print(f"\ned-brian: stopping {where} (press Ctrl-C again to abort)", file=sys.stderr)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, handler)
@@ -549,7 +551,7 @@ def run_train(args: argparse.Namespace) -> int:
         if args.viz:
             _show_curves(results.read_metrics(folder), figures)
 
-    stop = _stop_on_signals()
+    stop = _stop_on_signals(DeviceSpec.of(config).standalone)
     try:
         result = train(config, dataset, on_epoch=on_epoch, on_progress=on_progress,
                        initial_weights=weights, project_dir=args.project_dir, resume=checkpoint,
@@ -557,9 +559,18 @@ def run_train(args: argparse.Namespace) -> int:
                        checkpoint_every=args.checkpoint_every, should_stop=lambda: bool(stop), record=record)
     except Interrupted as interrupted:
         bar.close()
-        results.save_checkpoint(folder, interrupted.checkpoint)
-        print(f"ed-brian: interrupted after trial {interrupted.checkpoint.trial}; checkpoint saved. "
-              f"Continue with: ed-brian train --resume {folder}", file=sys.stderr)
+        if interrupted.checkpoint is None:
+            print(f"ed-brian: interrupted; the {config.device} program runs the whole run at once and keeps "
+                  f"no checkpoint before its end, so nothing can be resumed: run it again ({folder} holds its "
+                  "configuration)", file=sys.stderr)
+        elif checkpoint is interrupted.checkpoint:
+            print(f"ed-brian: interrupted; the {config.device} program runs the rest of the run at once, so its "
+                  f"checkpoint is still the one at trial {checkpoint.trial}. Continue with: "
+                  f"ed-brian train --resume {folder}", file=sys.stderr)
+        else:
+            results.save_checkpoint(folder, interrupted.checkpoint)
+            print(f"ed-brian: interrupted after trial {interrupted.checkpoint.trial}; checkpoint saved. "
+                  f"Continue with: ed-brian train --resume {folder}", file=sys.stderr)
         return 128 + stop[0]
     finally:
         bar.close()

@@ -14,7 +14,9 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -284,11 +286,13 @@ class StandaloneTimes:
 
 
 def build_and_run(spec: DeviceSpec, project_dir: Path, run: bool = True, run_args=None,
-                  on_progress=None) -> StandaloneTimes:
+                  on_progress=None, should_stop=None) -> StandaloneTimes:
     """Generate, compile (unless ``spec.compile`` is False) and run the standalone project.
 
     ``on_progress(seconds)`` gets the simulated time the running program has
     reached, about once a second (runs queued with ``progress_report()``).
+    When ``should_stop()`` turns true the program is stopped and ProgramStopped
+    raised (see :func:`run_program`).
     """
     device = get_device()
     start = time.perf_counter()
@@ -299,12 +303,21 @@ def build_and_run(spec: DeviceSpec, project_dir: Path, run: bool = True, run_arg
     built = time.perf_counter()
     if run and spec.compile:
         try:
-            run_program(project_dir, run_args, on_progress)
+            run_program(project_dir, run_args, on_progress, should_stop=should_stop)
+        except ProgramStopped:
+            raise
         except RuntimeError as error:
+            stdout = Path(project_dir) / "results" / "stdout.txt"
+            said = "; ".join(program_messages(stdout))
             raise DeviceError(
-                f"the {spec.name} program in {project_dir} failed: {error}; see {project_dir}/results/stdout.txt"
+                f"the {spec.name} program in {project_dir} failed: {error}{'; it said: ' + said if said else ''}; "
+                f"see {stdout}"
             ) from error
     return StandaloneTimes(built - start, time.perf_counter() - built)
+
+
+class ProgramStopped(DeviceError):
+    """A standalone program stopped on request (a signal, or ``should_stop``) before its end."""
 
 
 # A standalone program reports its progress on its standard output, which
@@ -335,17 +348,69 @@ def last_progress(stdout: Path) -> float | None:
         return None
 
 
-def run_program(project_dir: Path, run_args=None, on_progress=None, device=None, poll_seconds: float = 0.25) -> None:
-    """Run the built program of ``device`` (default: the active one); with
-    ``on_progress``, report its progress while it runs.
+def program_messages(stdout: Path, lines: int = 3) -> list[str]:
+    """The last ``lines`` lines a program wrote to its ``stdout`` that are not progress reports."""
+    try:
+        text = stdout.read_text(errors="replace")
+    except OSError:
+        return []
+    said = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith(PROGRESS_MARK + " ")]
+    return said[-lines:]
+
+
+class _OtherThreadsOnly:
+    """sys.stdout while a program runs in ``quiet``: Brian2 prints a failed program's
+    whole output there, a progress line for every second it ran; that thread's
+    writes are dropped (the error names the file), every other thread's pass on."""
+
+    def __init__(self, stream, quiet: threading.Thread):
+        self.stream, self.quiet = stream, quiet
+
+    def write(self, text: str) -> int:
+        if threading.current_thread() is self.quiet:
+            return len(text)
+        return self.stream.write(text)
+
+    def __getattr__(self, name):  # encoding, isatty, fileno, ... of the stream it stands for
+        return getattr(self.stream, name)
+
+
+def child_programs(parent: int) -> list[int]:
+    """The pids of ``parent``'s child processes named ``main``, standalone programs
+    (read from Linux's /proc; none where it is missing)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            # "pid (name) state ppid ...": the name may hold spaces and parentheses
+            name, rest = text[text.index("(") + 1 : text.rindex(")")], text[text.rindex(")") + 2 :].split()
+            if name == "main" and int(rest[1]) == parent:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return found
+
+
+def _stop_programs_of_this_process() -> None:
+    """SIGTERM this process's standalone programs; where /proc is missing they run on to their end."""
+    for pid in child_programs(os.getpid()):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            continue  # ended meanwhile
+
+
+def run_program(project_dir: Path, run_args=None, on_progress=None, device=None, poll_seconds: float = 0.25,
+                should_stop=None) -> None:
+    """Run the built program of ``device`` (default: the active one), reporting its
+    progress to ``on_progress`` while it runs.
 
     Brian2 runs the program and waits for it, so it runs in a thread here while
-    this one reads the program's stdout for progress lines.
+    this one reads the program's stdout for progress lines. When ``should_stop()``
+    turns true (a signal handler's flag, say), or the program dies while it is
+    true (Ctrl-C reaches the program too), ProgramStopped is raised.
     """
     device = device or get_device()
-    if on_progress is None:
-        device.run(str(project_dir), with_output=False, run_args=run_args)
-        return
     stdout = Path(project_dir) / "results" / "stdout.txt"
     stdout.unlink(missing_ok=True)  # not the last run's progress
     failed: list[BaseException] = []
@@ -357,18 +422,35 @@ def run_program(project_dir: Path, run_args=None, on_progress=None, device=None,
             failed.append(error)
 
     worker = threading.Thread(target=run, name="ed_brian_standalone_run", daemon=True)
-    worker.start()
-    reached = -1.0
-    running = True
-    while running:
-        worker.join(poll_seconds)
-        running = worker.is_alive()  # one more read after the end: the program's last report
-        seconds = last_progress(stdout)
-        if seconds is not None and seconds > reached:
-            reached = seconds
-            on_progress(seconds)
+    shown = sys.stdout
+    sys.stdout = quiet = _OtherThreadsOnly(shown, worker)
+    stopping = False
+    try:
+        worker.start()
+        reached = -1.0
+        running = True
+        while running:
+            worker.join(poll_seconds)
+            running = worker.is_alive()  # one more read after the end: the program's last report
+            seconds = last_progress(stdout)
+            if on_progress is not None and seconds is not None and seconds > reached:
+                reached = seconds
+                on_progress(seconds)
+            if running and not stopping and should_stop is not None and should_stop():
+                stopping = True
+                _stop_programs_of_this_process()
+    finally:
+        if sys.stdout is quiet:
+            sys.stdout = shown
+    asked = stopping or (should_stop is not None and should_stop())
     if failed:
+        if asked:
+            raise ProgramStopped(f"the program in {project_dir} was stopped before its end") from None
         raise failed[0]
+    # Brian2's programs end a run early and cleanly on SIGINT (Ctrl-C reaches the
+    # whole process group), leaving the last run() incomplete.
+    if asked and getattr(device, "_last_run_completed_fraction", 1.0) < 1.0:
+        raise ProgramStopped(f"the program in {project_dir} was stopped before its end")
 
 
 # Size of the block of random numbers Brian2's cython target draws from NumPy

@@ -59,10 +59,15 @@ class Checkpoint:
 
 
 class Interrupted(Exception):
-    """Training stopped on request; ``checkpoint`` holds the position reached."""
+    """Training stopped on request; ``checkpoint`` holds the position reached.
 
-    def __init__(self, checkpoint: Checkpoint):
-        super().__init__(f"interrupted after trial {checkpoint.trial}")
+    A standalone program runs the whole schedule at once and keeps nothing of an
+    unfinished run: ``checkpoint`` is then the one the run resumed from, or None.
+    """
+
+    def __init__(self, checkpoint: Checkpoint | None):
+        where = f"after trial {checkpoint.trial}" if checkpoint else "before its first checkpoint"
+        super().__init__(f"interrupted {where}")
         self.checkpoint = checkpoint
 
 
@@ -401,13 +406,16 @@ class Trainer:
             for c in range(C)]
         return {name: float(rate.mean()) for name, rate in spikes.items()}
 
-    def build_and_run(self, on_progress: Callable[[Phase, float], None] | None = None) -> devices.StandaloneTimes:
+    def build_and_run(self, on_progress: Callable[[Phase, float], None] | None = None,
+                      should_stop: Callable[[], bool] | None = None) -> devices.StandaloneTimes:
         """Build and run the standalone program of every queued trial.
 
         ``on_progress(phase, trials_done)`` is called about once a second while
-        the program runs, with the trial it has reached.
+        the program runs, with the trial it has reached. When ``should_stop()``
+        turns true the program is stopped (devices.ProgramStopped).
         """
-        return devices.build_and_run(self.device, self.project_dir, on_progress=self.in_trials(on_progress))
+        return devices.build_and_run(self.device, self.project_dir, on_progress=self.in_trials(on_progress),
+                                     should_stop=should_stop)
 
     def in_trials(self, on_progress: Callable[[Phase, float], None] | None) -> Callable[[float], None] | None:
         """A standalone program's progress (simulated seconds) as (phase, trials done) of the schedule."""
@@ -498,8 +506,10 @@ def train(
     ``weights.npz`` (or its run folder). ``on_checkpoint`` gets a Checkpoint
     after every epoch and, with ``checkpoint_every``, after the first chunk end
     past every that many trials. When ``should_stop()`` turns true, training
-    stops at the next chunk end and raises Interrupted with a checkpoint
-    (runtime device only). ``resume`` continues from a checkpoint of the same
+    stops at the next chunk end and raises Interrupted with a checkpoint; on a
+    standalone device, whose program runs the whole schedule at once, the
+    program is stopped and Interrupted carries the checkpoint the run resumed
+    from (or None). ``resume`` continues from a checkpoint of the same
     run, with the same numbers as the uninterrupted run; ``config`` may ask for
     more epochs than the checkpoint's run, and any other change is refused
     with ConfigError. ``record`` (a
@@ -545,7 +555,10 @@ def train(
     times = None
     if trainer.device.standalone:
         trainer.queue_all()
-        times = trainer.build_and_run(on_progress)
+        try:
+            times = trainer.build_and_run(on_progress, should_stop)
+        except devices.ProgramStopped:
+            raise Interrupted(resume) from None
         record(start, schedule.n_trials)
         seconds = (times.build_seconds + times.run_seconds) / len(pending)
         rates = trainer.mean_rates((schedule.n_trials - start) * trial_seconds)

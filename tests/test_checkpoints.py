@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from ed_brian import results, schedule
+from ed_brian.devices import child_programs
 from ed_brian.config import ConfigError
 from ed_brian.train import Interrupted, train
 
@@ -158,3 +159,32 @@ def test_resume_with_epochs_extends_the_run_and_refuses_to_shorten_or_change_it(
     assert [int(r["epoch"]) for r in results.read_metrics(run)] == [1, 2]
     assert results.read_config(run).epochs == 2
     assert results.load_checkpoint(run).trial == 2 * 40
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the standalone program through /proc")
+@pytest.mark.parametrize("how", ["SIGTERM to ed-brian", "Ctrl-C to the terminal's process group"])
+def test_a_signal_stops_a_standalone_run_at_once_and_says_nothing_can_be_resumed(tmp_path, how):
+    project = tmp_path / "project"
+    out = tmp_path / "run"
+    # Long enough (many epochs) that only the signal can end it within the test.
+    proc = subprocess.Popen([sys.executable, "-m", "ed_brian", "train", "--train", "200", "--test", "20",
+                             "--hidden", "3", "--epochs", "400", "--device", "cpp_standalone", "--project-dir",
+                             str(project), "--no-progress", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 500
+    while not child_programs(proc.pid) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    programs = child_programs(proc.pid)
+    assert programs, f"no standalone program started: {proc.communicate(timeout=60)}"
+    if how.startswith("SIGTERM"):
+        proc.send_signal(signal.SIGTERM)
+    else:
+        os.killpg(proc.pid, signal.SIGINT)
+    output, err = proc.communicate(timeout=120)
+    expected = signal.SIGTERM if how.startswith("SIGTERM") else signal.SIGINT
+    assert proc.returncode == 128 + expected, err
+    assert "stopping the standalone program" in err and "nothing can be resumed" in err
+    assert "Traceback" not in err
+    assert "ed_brian_progress" not in output + err  # Brian2's dump of the program's output is held back
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in programs), "the program outlived ed-brian"
+    assert (out / "config.json").exists() and not (out / "checkpoint.npz").exists()
