@@ -403,3 +403,16 @@ def test_cpp_pathways_with_runs_interleaved_lists_and_delays_equal_the_runtime(t
     assert code.count("_synapses[_num_synapses - 1] - _first_synapse + 1 == _num_synapses") == len(DELAYED_PATHWAYS)
     for name in DELAYED_PATHWAYS:
         np.testing.assert_array_equal(ours[name], expected[name], err_msg=name)
+
+
+def test_a_failed_programs_message_leaves_out_its_progress_lines(tmp_path):
+    from ed_brian.devices import PROGRESS_MARK, last_progress, program_messages
+
+    stdout = tmp_path / "stdout.txt"
+    stdout.write_text("".join(f"{PROGRESS_MARK} {t}\n" for t in range(3000))
+                      + "terminate called after throwing an instance of 'std::bad_alloc'\n"
+                      + f"{PROGRESS_MARK} 3000\n  what():  std::bad_alloc\n")
+    assert program_messages(stdout) == ["terminate called after throwing an instance of 'std::bad_alloc'",
+                                        "what():  std::bad_alloc"]
+    assert last_progress(stdout) == 3000.0
+    assert program_messages(tmp_path / "missing.txt") == []
