@@ -409,7 +409,7 @@ def save_checkpoint(folder: Path, checkpoint) -> None:
         "epochs": [dataclasses.asdict(m) for m in checkpoint.epochs],
     }
     if checkpoint.config is not None:
-        meta["config"] = checkpoint.config
+        meta["config"] = checkpoint.config.to_dict()
     arrays = {f"weights/{key}": value for key, value in checkpoint.weights.items()}
     if checkpoint.copy_predictions is not None:
         meta["copy_epochs"] = [[dataclasses.asdict(m) for m in own] for own in checkpoint.copy_epochs]
@@ -516,7 +516,7 @@ def load_checkpoint(folder: Path):
         random_state=random or None,
         copy_predictions=copy_predictions,
         copy_epochs=copy_epochs,
-        config=None if meta.get("config") is None else config_from(path, meta["config"], "meta config").to_dict(),
+        config=None if meta.get("config") is None else config_from(path, meta["config"], "meta config"),
     )
 
 

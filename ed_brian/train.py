@@ -53,9 +53,9 @@ class Checkpoint:
     # and finished epochs; ``predictions`` and ``epochs`` are then the ensemble's.
     copy_predictions: np.ndarray | None = None
     copy_epochs: list | None = None
-    # The run's Config.to_dict(): a resume with another configuration is refused.
+    # The run's configuration: a resume with another one is refused.
     # None in checkpoints written before it was kept (then nothing is checked).
-    config: dict | None = None
+    config: RunConfig | None = None
 
 
 class Interrupted(Exception):
@@ -517,7 +517,7 @@ def train(
     ``result.recordings``.
     """
     if resume and resume.config is not None:
-        _check_same_run(RunConfig.from_dict(resume.config), config)
+        _check_same_run(resume.config, config)
     start = resume.trial if resume else 0
     weights = resume.weights if resume else _weights(initial_weights)
     trainer = Trainer(config, dataset, weights, project_dir, start_trial=start, record=record)
@@ -550,7 +550,7 @@ def train(
     def checkpoint(trial: int, seconds: float) -> Checkpoint:
         packed = (copy_predictions[:trial].copy(), [list(e) for e in copy_epochs]) if C > 1 else (None, None)
         return Checkpoint(trial, trainer.net.weights(), predictions[:trial].copy(), list(epochs), seconds,
-                          trainer.random_state, *packed, config=config.to_dict())
+                          trainer.random_state, *packed, config=config)
 
     times = None
     if trainer.device.standalone:

@@ -122,7 +122,7 @@ def test_a_finished_run_extended_by_an_epoch_equals_the_longer_run(tmp_path):
     assert finished.trial == 28 and len(finished.epochs) == 1
     with pytest.raises(ConfigError, match="nothing to resume"):
         train(short, data, resume=finished)
-    assert finished.config == short.to_dict()
+    assert finished.config.to_dict() == short.to_dict()
     with pytest.raises(ConfigError, match=r"this checkpoint's run has lr 0.15 \(given 0.05\)"):
         train(config.replace(lr=0.05), data, resume=finished)
     extended = train(config, data, resume=finished)
