@@ -560,11 +560,11 @@ def run_train(args: argparse.Namespace) -> int:
     except Interrupted as interrupted:
         bar.close()
         if interrupted.checkpoint is None:
-            print(f"ed-brian: interrupted; the {config.device} program runs the whole run at once and keeps "
-                  f"no checkpoint before its end, so nothing can be resumed: run it again ({folder} holds its "
-                  "configuration)", file=sys.stderr)
+            print(f"ed-brian: interrupted; the {config.device} program was stopped before its end, and a "
+                  f"standalone run keeps a checkpoint only where a program ends, so nothing can be resumed: run "
+                  f"it again ({folder} holds its configuration)", file=sys.stderr)
         elif checkpoint is interrupted.checkpoint:
-            print(f"ed-brian: interrupted; the {config.device} program runs the rest of the run at once, so its "
+            print(f"ed-brian: interrupted; the {config.device} program was stopped before its end, so the "
                   f"checkpoint is still the one at trial {checkpoint.trial}. Continue with: "
                   f"ed-brian train --resume {folder}", file=sys.stderr)
         else:

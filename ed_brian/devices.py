@@ -496,3 +496,108 @@ def set_random_state(saved: dict[str, np.ndarray]) -> None:
             block = (ctypes.c_double * _CYTHON_RANDOM_BLOCK).from_address(pointer)
             np.ctypeslib.as_array(block)[:] = saved[f"{kind}_block"]
         getattr(device, f"{kind}_buffer_index")[:] = index
+
+
+# A cpp_standalone program that continues another run reads Brian2's random
+# state from this file in its project folder, where the run writes it first.
+RANDOM_STATE_FILE = "ed_brian_random_state"
+# Brian2's RandomGenerator is a std::mt19937, whose text form (624 words, then
+# the position) is NumPy's MT19937 state: one line per OpenMP thread.
+_MT_WORDS = 625
+
+
+def _generator_rows(saved: dict[str, np.ndarray]) -> list[list[int]] | None:
+    """The std::mt19937 states of a random state (None with cython's current block partly used)."""
+    if int(saved["rand_index"][0]) or int(saved["randn_index"][0]) or int(saved["numpy_scalars"][1]):
+        return None  # the next numbers come from a block already drawn (or a cached gaussian)
+    first = [int(word) for word in saved["numpy_keys"]] + [int(saved["numpy_scalars"][0])]
+    return [first] + [[int(word) for word in row] for row in saved.get("thread_keys", ())]
+
+
+def continue_random_numbers(project_dir: Path, saved: dict[str, np.ndarray]) -> bool:
+    """Make the cpp_standalone program being queued continue Brian2's random numbers from ``saved``.
+
+    ``saved`` is a ``random_state()`` copy or a program's own
+    (``program_random_state``). The program reads it at the point of the queue
+    where this is called (call it after building the network, before its
+    runs), as ``set_random_state`` does at runtime. Returns False, changing
+    nothing, where the state cannot be continued exactly: cython's block of
+    random numbers partly used, or another number of threads.
+    """
+    rows = _generator_rows(saved)
+    threads = max(int(prefs.devices.cpp_standalone.openmp_threads), 1)
+    if rows is None or len(rows) != threads:
+        return False
+    project_dir = Path(project_dir)
+    project_dir.mkdir(parents=True, exist_ok=True)
+    (project_dir / RANDOM_STATE_FILE).write_text("".join(" ".join(map(str, row)) + "\n" for row in rows))
+    get_device().insert_code("main", f"""
+    {{
+        std::ifstream saved_state("{RANDOM_STATE_FILE}");
+        for (int _i = 0; _i < {threads}; _i++)
+            saved_state >> brian::_random_generators[_i];
+        if (!saved_state) {{
+            std::cerr << "cannot read the random state in {RANDOM_STATE_FILE}" << std::endl;
+            return 1;
+        }}
+    }}""")
+    return True
+
+
+def random_state_saver(save_at) -> list:
+    """Objects that make a cpp_standalone program save Brian2's random state at time ``save_at``,
+    before anything of that step draws a random number (``program_random_state`` reads it).
+
+    A run that ends at a trial boundary simulates that boundary's step (the last
+    trial's learning) and its continuation simulates the step again as its
+    first, so the state to continue from is the one before it, as a runtime
+    checkpoint keeps it.
+    """
+    from brian2 import Function, NeuronGroup
+
+    threads = max(int(prefs.devices.cpp_standalone.openmp_threads), 1)
+    save = Function(_standalone_only, arg_units=[1], return_unit=1, arg_types=["integer"], return_type="integer",
+                    stateless=False)
+    save.implementations.add_implementation("cpp", name="ed_brian_save_random_state", code=f"""
+    int ed_brian_save_random_state(int now)
+    {{
+        if (now) {{
+            std::ofstream saved_state(brian::results_dir + "{RANDOM_STATE_FILE}");
+            for (int _i = 0; _i < {threads}; _i++)
+                saved_state << brian::_random_generators[_i] << std::endl;
+        }}
+        return now;
+    }}""")
+    keeper = NeuronGroup(1, "save_at : second (shared, constant)\nsaved : integer", name="random_state_saver",
+                         namespace={"ed_brian_save_random_state": save})
+    keeper.save_at = save_at
+    keeper.run_regularly("saved = ed_brian_save_random_state(int(abs(t - save_at) < 0.5*dt))",
+                         when="before_start", order=-1000, name="random_state_save")
+    return [keeper]
+
+
+def _standalone_only(now):
+    raise NotImplementedError("the random state is saved by cpp_standalone programs only")
+
+
+def program_random_state(project_dir: Path) -> dict[str, np.ndarray] | None:
+    """Brian2's random state where the cpp_standalone program in ``project_dir`` saved it
+    (``save_random_numbers``), in ``random_state()``'s form (more threads' generators
+    under ``thread_keys``); None if it saved none."""
+    path = Path(project_dir) / "results" / RANDOM_STATE_FILE
+    try:
+        rows = [[int(word) for word in line.split()] for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return None
+    if not rows or any(len(row) != _MT_WORDS for row in rows):
+        return None
+    state = {
+        "numpy_keys": np.array(rows[0][:-1], dtype=np.uint32),
+        "numpy_scalars": np.array([rows[0][-1], 0], dtype=np.int64),
+        "numpy_gauss": np.zeros(1),
+        "rand_index": np.zeros(1, dtype=np.int64),
+        "randn_index": np.zeros(1, dtype=np.int64),
+    }
+    if len(rows) > 1:
+        state["thread_keys"] = np.array(rows[1:], dtype=np.int64)
+    return state

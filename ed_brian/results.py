@@ -507,6 +507,10 @@ def load_checkpoint(folder: Path):
                 raise checked.fail(f"has no 'random/{name}_block' for its random state")
             if f"{name}_block" in random:
                 checked.get(f"random/{name}_block", "f", ndim=1)
+        if "thread_keys" in random:  # a cpp_standalone program's other OpenMP threads
+            rows = checked.get("random/thread_keys", "iu", ndim=2)
+            if rows.shape[1] != 625:
+                raise checked.fail(f"'random/thread_keys' has shape {rows.shape}, expected (threads - 1, 625)")
     return Checkpoint(
         trial=trial,
         weights=weights,

@@ -51,6 +51,12 @@ class Schedule:
         progress = None if self.progress is None else self.progress[start:]
         return Schedule(self.image[start:], self.label[start:], self.learn[start:], phases, progress)
 
+    def head(self, stop: int) -> "Schedule":
+        """The trials before ``stop`` (to run a run in parts, one program each)."""
+        phases = tuple(Phase(p.epoch, p.kind, p.start, min(p.stop, stop)) for p in self.phases if p.start < stop)
+        progress = None if self.progress is None else self.progress[:stop]
+        return Schedule(self.image[:stop], self.label[:stop], self.learn[:stop], phases, progress)
+
     def learn_factors(self, decay: float) -> np.ndarray:
         """(N,) the learning factor of every trial for this ``decay`` (one packed copy's lr_decay)."""
         factors = np.zeros(self.n_trials)

@@ -61,8 +61,9 @@ class Checkpoint:
 class Interrupted(Exception):
     """Training stopped on request; ``checkpoint`` holds the position reached.
 
-    A standalone program runs the whole schedule at once and keeps nothing of an
-    unfinished run: ``checkpoint`` is then the one the run resumed from, or None.
+    A standalone program keeps nothing of an unfinished program: ``checkpoint``
+    is then the one where the last program ended (cpp_standalone runs one per
+    epoch), or the one the run resumed from, or None.
     """
 
     def __init__(self, checkpoint: Checkpoint | None):
@@ -206,6 +207,9 @@ class Trainer:
                 config.network, table[: len(dataset.train_images)])}
         self.net.set_weights(initial_weights, expected_synapse_counts(config.network, config.copies))
         self.dt = config.network.input.dt * ms
+        if config.device == "cpp_standalone":
+            boundary = (self.schedule.n_trials - start_trial) * self.net.trial_steps
+            self.add(*devices.random_state_saver(boundary * self.dt))
         self.recorder = None
         if record is not None:
             record.validate(self.schedule.n_trials)
@@ -507,9 +511,14 @@ def train(
     after every epoch and, with ``checkpoint_every``, after the first chunk end
     past every that many trials. When ``should_stop()`` turns true, training
     stops at the next chunk end and raises Interrupted with a checkpoint; on a
-    standalone device, whose program runs the whole schedule at once, the
-    program is stopped and Interrupted carries the checkpoint the run resumed
-    from (or None). ``resume`` continues from a checkpoint of the same
+    standalone device the running program is stopped and Interrupted carries
+    the checkpoint where the last program ended (or the one resumed from, or
+    None). cpp_standalone runs one program per epoch, each continuing the
+    last one's weights and random numbers (the numbers of one program), so
+    that every epoch ends with its metrics and checkpoint; with ``record`` or
+    ``on_build`` (which may add monitors spanning the run) and on
+    cuda_standalone the whole run is one program, checkpointed at its end.
+    ``resume`` continues from a checkpoint of the same
     run, with the same numbers as the uninterrupted run; ``config`` may ask for
     more epochs than the checkpoint's run, and any other change is refused
     with ConfigError. ``record`` (a
@@ -519,15 +528,34 @@ def train(
     if resume and resume.config is not None:
         _check_same_run(resume.config, config)
     start = resume.trial if resume else 0
-    weights = resume.weights if resume else _weights(initial_weights)
-    trainer = Trainer(config, dataset, weights, project_dir, start_trial=start, record=record)
-    if on_build is not None:
-        on_build(trainer)
-    if resume and resume.random_state is not None and not trainer.device.standalone:
-        devices.set_random_state(resume.random_state)
-    schedule = trainer.schedule
+    check_data(config, dataset)
+    schedule = run_schedule(config, dataset.train_labels, dataset.test_labels, config.seed)
     if start >= schedule.n_trials:
         raise ConfigError("nothing to resume: this run has finished all its epochs")
+    pending = [pair for pair in epoch_pairs(schedule) if pair[1].stop > start]
+    # cpp_standalone runs one program per epoch, each continuing the last one's
+    # weights and random numbers: the same numbers as one program, with every
+    # epoch's metrics and checkpoint as it ends. A recording or the caller's
+    # own monitors span the whole run, so they keep one program.
+    in_parts = config.device == "cpp_standalone" and record is None and on_build is None
+    ends = [test.stop for _, test in pending] if in_parts else [schedule.n_trials]
+
+    def program(first: int, stop: int, weights: dict | None, random_state: dict | None) -> Trainer:
+        trainer = Trainer(config, dataset, weights, project_dir, start_trial=first, record=record,
+                          schedule=schedule if stop == schedule.n_trials else schedule.head(stop))
+        if on_build is not None:
+            on_build(trainer)
+        if random_state is not None:
+            if not trainer.device.standalone:
+                devices.set_random_state(random_state)
+            elif config.device == "cpp_standalone":
+                devices.continue_random_numbers(trainer.project_dir, random_state)
+        if trainer.device.standalone:
+            trainer.queue_all()
+        return trainer
+
+    trainer = program(start, ends[0], resume.weights if resume else _weights(initial_weights),
+                      resume.random_state if resume else None)
     K, C = config.network.n_classes, config.copies
     trial_seconds = config.network.input.sim_time * 1e-3
     predictions = np.full(schedule.n_trials, -1, dtype=np.int64)
@@ -540,9 +568,9 @@ def train(
         predictions[:start] = resume.predictions
         if C > 1:
             copy_predictions[:start] = resume.copy_predictions
-    pending = [pair for pair in epoch_pairs(schedule) if pair[1].stop > start]
+    amines, mean_dw = [], []
 
-    def record(a: int, b: int) -> None:
+    def keep_scores(a: int, b: int) -> None:
         scores[a - start : b - start] = trainer.scores(a, b)
         predictions[a:b] = ensemble_predictions(scores[a - start : b - start], config)
         copy_predictions[a:b] = copy_predictions_of(scores[a - start : b - start], config)
@@ -553,19 +581,33 @@ def train(
                           trainer.random_state, *packed, config=config)
 
     times = None
-    if trainer.device.standalone:
-        trainer.queue_all()
-        try:
-            times = trainer.build_and_run(on_progress, should_stop)
-        except devices.ProgramStopped:
-            raise Interrupted(resume) from None
-        record(start, schedule.n_trials)
-        seconds = (times.build_seconds + times.run_seconds) / len(pending)
-        rates = trainer.mean_rates((schedule.n_trials - start) * trial_seconds)
+    latest = resume  # the checkpoint an interrupted standalone program leaves
     last_checkpoint = start
     for train_phase, test_phase in pending:
         began = time.perf_counter() - epoch_seconds
         first = max(train_phase.start, start)
+        if trainer.device.standalone and first in (start, *ends):
+            if first != start:
+                carried = trainer.net.weights(), trainer.random_state
+                # Dead before the next is built: Brian2 would number the new code objects
+                # (_1, ...) while the old ones live, changing every generated file.
+                trainer = None
+                trainer = program(first, test_phase.stop, *carried)
+            stop = trainer.schedule.n_trials
+            try:
+                part = trainer.build_and_run(on_progress, should_stop)
+            except devices.ProgramStopped:
+                raise Interrupted(latest) from None
+            times = part if times is None else devices.StandaloneTimes(
+                times.build_seconds + part.build_seconds, times.run_seconds + part.run_seconds)
+            if config.device == "cpp_standalone":
+                trainer.random_state = devices.program_random_state(trainer.project_dir)
+            keep_scores(first, stop)
+            amines.append(trainer.amines(first, stop))
+            mean_dw.append(trainer.mean_dw(first, stop))
+            program_epochs = sum(1 for _, test in pending if first < test.stop <= stop)
+            seconds = (part.build_seconds + part.run_seconds) / program_epochs
+            rates = trainer.mean_rates((stop - first) * trial_seconds)
         if not trainer.device.standalone:
             for phase in (train_phase, test_phase):
                 for a, b in trainer.cuts(max(phase.start, start), phase.stop):
@@ -573,7 +615,7 @@ def train(
                     if on_progress:
                         report = lambda done, phase=phase, a=a, b=b: on_progress(phase, a + done * (b - a))
                     trainer.run_span(a, b, report)
-                    record(a, b)
+                    keep_scores(a, b)
                     if b == test_phase.stop:
                         continue  # the epoch's own checkpoint follows
                     if should_stop and should_stop():
@@ -598,17 +640,23 @@ def train(
                 accuracy(schedule, copy_predictions[:, c], test_phase), seconds, trainer.copy_rates[c]))
         if on_epoch:
             on_epoch(metrics)
-        if on_checkpoint:
-            on_checkpoint(checkpoint(test_phase.stop, 0.0))
+        # A standalone program's weights are those of its end, not of each epoch inside it.
+        ended = not trainer.device.standalone or test_phase.stop == trainer.schedule.n_trials
+        if ended and (on_checkpoint or trainer.device.standalone):
+            latest = checkpoint(test_phase.stop, 0.0)
+            if on_checkpoint:
+                on_checkpoint(latest)
             last_checkpoint = test_phase.stop
-        if should_stop and should_stop() and test_phase.stop < schedule.n_trials:
+        if should_stop and should_stop() and ended and test_phase.stop < schedule.n_trials:
             raise Interrupted(checkpoint(test_phase.stop, 0.0))
+    if not amines:
+        amines.append(trainer.amines(start, schedule.n_trials))
+        mean_dw.append(trainer.mean_dw(start, schedule.n_trials))
+    amines, mean_dw = np.concatenate(amines), np.concatenate(mean_dw)
     weights = trainer.net.weights()
     check_weights(config.network, weights, C)
     if not np.all(np.isfinite(scores)):
         raise InvariantError("output scores contain NaN or infinite values")
-    amines = trainer.amines(start, schedule.n_trials)
-    mean_dw = trainer.mean_dw(start, schedule.n_trials)
     result = TrainingResult(
         config=config,
         epochs=epochs,

@@ -57,6 +57,28 @@ def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, monkeypatch,
     assert_same_run(whole, resumed)
 
 
+def test_a_cpp_standalone_run_is_a_program_per_epoch_whose_checkpoints_resume_exactly(tmp_path):
+    # Each epoch's program continues the last one's weights and random numbers.
+    data = band_dataset(20, 8)
+    config = small_config(hidden=(5,), n_train=20, n_test=8, epochs=3, seed=13, codegen="cython")
+    standalone = replace(config, device="cpp_standalone")
+    project = tmp_path / "cpp"
+    kept, ended = [], []
+    whole = train(standalone, data, project_dir=project, on_checkpoint=kept.append,
+                  on_epoch=lambda m: ended.append((m.epoch, len(kept))))
+    assert ended == [(1, 0), (2, 1), (3, 2)] and [c.trial for c in kept] == [28, 56, 84]
+    key = "relay_to_hidden_1/w"
+    assert not np.array_equal(kept[0].weights[key], kept[1].weights[key])  # each epoch's own weights
+    assert_same_run(train(config, data), whole)  # the numbers of one runtime run
+    assert_same_run(whole, train(standalone, data, project_dir=project, resume=kept[0]))
+    assert_same_run(whole, train(standalone, data, project_dir=project, resume=kept[1]))
+
+    with pytest.raises(Interrupted) as stopped:
+        train(standalone, data, project_dir=project, on_checkpoint=kept.append, should_stop=lambda: len(kept) > 3)
+    assert stopped.value.checkpoint.trial == 28
+    assert_same_run(whole, train(standalone, data, project_dir=project, resume=stopped.value.checkpoint))
+
+
 def test_checkpoint_every_n_trials_and_after_each_epoch(monkeypatch):
     monkeypatch.setattr(schedule, "CHUNK_TRIALS", 5)
     data = band_dataset(20, 5)
@@ -166,10 +188,10 @@ def test_resume_with_epochs_extends_the_run_and_refuses_to_shorten_or_change_it(
 def test_a_signal_stops_a_standalone_run_at_once_and_says_nothing_can_be_resumed(tmp_path, how):
     project = tmp_path / "project"
     out = tmp_path / "run"
-    # Long enough (many epochs) that only the signal can end it within the test.
-    proc = subprocess.Popen([sys.executable, "-m", "ed_brian", "train", "--train", "200", "--test", "20",
-                             "--hidden", "3", "--epochs", "400", "--device", "cpp_standalone", "--project-dir",
-                             str(project), "--no-progress", "--out", str(out)],
+    # An epoch (one program) long enough that only the signal can end it within the test.
+    proc = subprocess.Popen([sys.executable, "-m", "ed_brian", "train", "--train", "1000", "--test", "500",
+                             "--spike_sim_time", "500", "--hidden", "3", "--epochs", "2", "--device",
+                             "cpp_standalone", "--project-dir", str(project), "--no-progress", "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 500
     while not child_programs(proc.pid) and proc.poll() is None and time.time() < deadline:
