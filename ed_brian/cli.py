@@ -15,7 +15,7 @@ from ed_brian.config import (
     EDParams, InputParams, LIFParams, NetworkConfig, inert_parameters, same_value,
 )
 from ed_brian.data import DataError
-from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError, DeviceSpec, threads_warning
+from ed_brian.devices import CODEGEN_TARGETS, DEVICES, DeviceError, DeviceSpec, ProgramStopped, threads_warning
 from ed_brian.results import ResultsError
 
 EXIT_USAGE = 2
@@ -622,7 +622,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     weights = _load_weights(folder / "weights.npz", config)
     dataset = _load_data(config, args.data_dir)
-    scores = evaluation_scores(config, dataset, weights, args.project_dir, repeats=args.repeats)
+    # A standalone program is stopped on a signal; Ctrl-C ends a runtime evaluation as usual.
+    stop = _stop_on_signals(standalone=True) if DeviceSpec.of(config).standalone else None
+    try:
+        scores = evaluation_scores(config, dataset, weights, args.project_dir, repeats=args.repeats,
+                                   should_stop=(lambda: bool(stop)) if stop is not None else None)
+    except ProgramStopped:
+        print(f"ed-brian: interrupted; the {config.device} program was stopped, nothing was evaluated",
+              file=sys.stderr)
+        return 128 + stop[0]
     readout = config.network.ed.readout
     for c, own in enumerate(copy_accuracies(scores, dataset.test_labels, readout) if config.copies > 1 else []):
         print(f"copy {c}: test accuracy {own:.2f} %")
@@ -762,7 +770,8 @@ COMMANDS = {"sweep": run_sweep, "plot": run_plot, "train": run_train, "evaluate"
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    verbose = "--verbose" in (argv if argv is not None else sys.argv[1:])
+    arguments = sys.argv[1:] if argv is None else argv
+    verbose = "--verbose" in arguments
     if not verbose:
         from brian2 import prefs
 
@@ -774,7 +783,7 @@ def main(argv: list[str] | None = None) -> int:
         BrianLogger.suppress_name("unused_brian_object")
     try:
         args = parser.parse_args(argv)
-        args.named_flags = named_flags(sys.argv[1:] if argv is None else argv)
+        args.named_flags = named_flags(arguments)
         return COMMANDS[args.command](args)
     except (UsageError, ConfigError, DataError, DeviceError, ResultsError) as error:
         # ResultsError: a file read back (checkpoint, weights, config.json, ...) is missing,
@@ -791,7 +800,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ed-brian: error: {where}{error.strerror if where else error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("ed-brian: interrupted; the results folder keeps the epochs finished so far", file=sys.stderr)
+        kept = "; the results folder keeps the epochs finished so far" if arguments[:1] == ["train"] else ""
+        print(f"ed-brian: interrupted{kept}", file=sys.stderr)
         return EXIT_INTERRUPTED
 
 

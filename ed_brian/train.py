@@ -699,7 +699,7 @@ def _copy_results(result: TrainingResult, copy_epochs: list, copy_predictions: n
 
 def evaluate(config: RunConfig, dataset: Dataset, weights: dict | str | Path, project_dir: str | Path | None = None,
              on_progress: Callable[[Phase, float], None] | None = None, per_copy: bool = False,
-             repeats: int = 1):
+             repeats: int = 1, should_stop: Callable[[], bool] | None = None):
     """Test accuracy (%) of ``weights`` on the first ``config.test`` test images, learning off.
 
     ``weights``: a result's ``weights`` or a path to a ``weights.npz`` (or its
@@ -711,8 +711,11 @@ def evaluate(config: RunConfig, dataset: Dataset, weights: dict | str | Path, pr
     Poisson spikes, and sums the output counts of its R presentations before
     the most active class wins: a look R times as long at each image, the
     membranes reset between looks (R times the test trials).
+
+    On a standalone device ``should_stop()`` turning true stops the program
+    (devices.ProgramStopped, a DeviceError).
     """
-    scores = evaluation_scores(config, dataset, weights, project_dir, on_progress, repeats)
+    scores = evaluation_scores(config, dataset, weights, project_dir, on_progress, repeats, should_stop)
     overall = voted_accuracy(scores, dataset.test_labels, config.network.ed.readout)
     if not per_copy:
         return overall
@@ -721,7 +724,8 @@ def evaluate(config: RunConfig, dataset: Dataset, weights: dict | str | Path, pr
 
 def evaluation_scores(config: RunConfig, dataset: Dataset, weights: dict | str | Path,
                       project_dir: str | Path | None = None,
-                      on_progress: Callable[[Phase, float], None] | None = None, repeats: int = 1) -> np.ndarray:
+                      on_progress: Callable[[Phase, float], None] | None = None, repeats: int = 1,
+                      should_stop: Callable[[], bool] | None = None) -> np.ndarray:
     """Output scores of ``weights`` on the fixed test set shown ``repeats`` times, learning off.
 
     Returns images x copies x repeats x K (K classes): what :func:`evaluate`
@@ -733,7 +737,7 @@ def evaluation_scores(config: RunConfig, dataset: Dataset, weights: dict | str |
     (phase,) = trainer.schedule.phases
     trainer.queue_all()
     if trainer.device.standalone:
-        trainer.build_and_run(on_progress)
+        trainer.build_and_run(on_progress, should_stop)
     scores = trainer.scores(phase.start, phase.stop)
     n_images = len(scores) // repeats
     return scores.reshape(repeats, n_images, config.copies, -1).transpose(1, 2, 0, 3)

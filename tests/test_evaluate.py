@@ -1,5 +1,10 @@
 """Testing saved weights: learning off, and each test image shown several times."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -8,6 +13,7 @@ import pytest
 from ed_brian.cli import main
 from ed_brian.config import ConfigError
 from ed_brian.copies import ensemble_scores
+from ed_brian.devices import child_programs
 from ed_brian.train import build, evaluate, evaluation_scores, train, voted_accuracy
 
 from conftest import band_dataset, small_config
@@ -93,3 +99,26 @@ def test_evaluate_command_keeps_a_repeated_test_that_vote_uses(tmp_path, capsys)
     assert f"ed-brian evaluate {folders[0]} --repeats 3" in err and "Traceback" not in err
     assert main(["vote", *folders, "--repeats", "0"]) == 2
     assert "--repeats must be >= 1" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the standalone program through /proc")
+def test_ctrl_c_stops_a_standalone_evaluation_in_one_line(tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "--train", "20", "--test", "500", "--hidden", "3", "--spike_sim_time", "10",
+                 "--codegen", "numpy", "--epochs", "1", "--no-progress", "--out", str(run)]) == 0
+    # 50,000 test trials: only the signal ends it within the test.
+    proc = subprocess.Popen([sys.executable, "-m", "ed_brian", "evaluate", str(run), "--repeats", "100",
+                             "--device", "cpp_standalone", "--project-dir", str(tmp_path / "project")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 500
+    while not child_programs(proc.pid) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    programs = child_programs(proc.pid)
+    assert programs, f"no standalone program started: {proc.communicate(timeout=60)}"
+    os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C
+    output, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGINT, err
+    assert "the cpp_standalone program was stopped, nothing was evaluated" in err
+    assert "Traceback" not in err and "test accuracy" not in output
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in programs), "the program outlived ed-brian"
+    assert not (run / "repeats-100.npz").exists()
