@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -88,3 +91,18 @@ def full_data_dir(name: str = "mnist") -> str:
 @pytest.fixture
 def data_dir():
     return full_data_dir("mnist")
+
+
+def start_standalone_command(*args: str) -> tuple[subprocess.Popen, list[int]]:
+    """``ed-brian ARGS`` in a session of its own (a terminal's process group), once its
+    standalone program runs: the process and the program's process ids."""
+    from ed_brian.devices import child_programs
+
+    proc = subprocess.Popen([sys.executable, "-m", "ed_brian", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 500
+    while not child_programs(proc.pid) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    programs = child_programs(proc.pid)
+    assert programs, f"no standalone program started: {proc.communicate(timeout=60)}"
+    return proc, programs

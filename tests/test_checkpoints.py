@@ -18,11 +18,10 @@ import numpy as np
 import pytest
 
 from ed_brian import results, schedule
-from ed_brian.devices import child_programs
 from ed_brian.config import ConfigError
 from ed_brian.train import Interrupted, train
 
-from conftest import band_dataset, small_config
+from conftest import band_dataset, small_config, start_standalone_command
 
 
 def assert_same_run(a, b):
@@ -189,15 +188,9 @@ def test_a_signal_stops_a_standalone_run_at_once_and_says_nothing_can_be_resumed
     project = tmp_path / "project"
     out = tmp_path / "run"
     # An epoch (one program) long enough that only the signal can end it within the test.
-    proc = subprocess.Popen([sys.executable, "-m", "ed_brian", "train", "--train", "1000", "--test", "500",
-                             "--spike_sim_time", "500", "--hidden", "3", "--epochs", "2", "--device",
-                             "cpp_standalone", "--project-dir", str(project), "--no-progress", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.time() + 500
-    while not child_programs(proc.pid) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    programs = child_programs(proc.pid)
-    assert programs, f"no standalone program started: {proc.communicate(timeout=60)}"
+    proc, programs = start_standalone_command(
+        "train", "--train", "1000", "--test", "500", "--spike_sim_time", "500", "--hidden", "3", "--epochs", "2",
+        "--device", "cpp_standalone", "--project-dir", str(project), "--no-progress", "--out", str(out))
     if how.startswith("SIGTERM"):
         proc.send_signal(signal.SIGTERM)
     else:

@@ -2,9 +2,6 @@
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -13,10 +10,9 @@ import pytest
 from ed_brian.cli import main
 from ed_brian.config import ConfigError
 from ed_brian.copies import ensemble_scores
-from ed_brian.devices import child_programs
 from ed_brian.train import build, evaluate, evaluation_scores, train, voted_accuracy
 
-from conftest import band_dataset, small_config
+from conftest import band_dataset, small_config, start_standalone_command
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +103,8 @@ def test_ctrl_c_stops_a_standalone_evaluation_in_one_line(tmp_path):
     assert main(["train", "--train", "20", "--test", "500", "--hidden", "3", "--spike_sim_time", "10",
                  "--codegen", "numpy", "--epochs", "1", "--no-progress", "--out", str(run)]) == 0
     # 50,000 test trials: only the signal ends it within the test.
-    proc = subprocess.Popen([sys.executable, "-m", "ed_brian", "evaluate", str(run), "--repeats", "100",
-                             "--device", "cpp_standalone", "--project-dir", str(tmp_path / "project")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-    deadline = time.time() + 500
-    while not child_programs(proc.pid) and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-    programs = child_programs(proc.pid)
-    assert programs, f"no standalone program started: {proc.communicate(timeout=60)}"
+    proc, programs = start_standalone_command("evaluate", str(run), "--repeats", "100", "--device", "cpp_standalone",
+                                              "--project-dir", str(tmp_path / "project"))
     os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C
     output, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGINT, err
