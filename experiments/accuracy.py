@@ -10,7 +10,7 @@
     python experiments/accuracy.py ensemble --datasets fashion    # four packed copies vote
     python experiments/accuracy.py features --datasets fashion    # a spiking random feature layer
     python experiments/accuracy.py features --repeats 3           # then each test image shown 3 times
-    python experiments/accuracy.py bounded --epochs 2 --repeats 3 # features, magnitudes soft-bounded
+    python experiments/accuracy.py bounded --repeats 3            # the best single networks (2 epochs)
     python experiments/accuracy.py seed --seeds 1 --epochs 3 -- --lr_decay 1   # extra flags after --
 
 Protocols:
@@ -42,7 +42,9 @@ Protocols:
   bounded
         features with the learned magnitudes soft-bounded at 3 (--w_bound 3:
         each update scaled by 1 - w/3), which holds the hidden rates over a
-        long epoch (full sets, one epoch; the same cost per epoch).
+        long epoch (full sets, two epochs; the same cost per epoch). With
+        --repeats 3 the best single networks found: 97.76 % on MNIST,
+        86.40 % on Fashion-MNIST (mean of seeds 1-3).
 Every other flag is the CLI's default unless given after ``--``. Each (dataset, seed) runs ``ed-brian train`` into its own
 results folder; a folder with fewer epochs than asked for (stopped, or run
 with a smaller --epochs) is continued from its checkpoint, and one with all
@@ -97,7 +99,7 @@ PROTOCOLS = {
     "bounded": [*FULL_SETS, "--features", "4000", "--hidden", "64", "--w_bound", "3"],
 }
 EPOCHS = {"seed": 20, "fixed": 20, "full": 3, "screen": 1, "best": 1, "cheap": 1, "best3": 3, "ensemble": 1, "features": 1,
-          "bounded": 1}
+          "bounded": 2}
 
 
 def run(command: list[str]) -> tuple[float, float]:
@@ -180,7 +182,7 @@ def main() -> None:
     parser.add_argument("protocol", choices=list(PROTOCOLS))
     parser.add_argument("--datasets", nargs="+", default=["mnist", "fashion"], choices=["mnist", "fashion"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    parser.add_argument("--epochs", type=int, help="default: 20 (seed, fixed), 3 (full, best3), 1 (the others)")
+    parser.add_argument("--epochs", type=int, help="default: 20 (seed, fixed), 3 (full, best3), 2 (bounded), 1 (the others)")
     parser.add_argument("--device", default="cpp_standalone")
     parser.add_argument("--out", help="default: results/accuracy-PROTOCOL")
     parser.add_argument("--repeats", type=int, default=1, metavar="R",
