@@ -163,7 +163,10 @@ class Trainer:
     start and end times to cut a monitor's samples by trial.
 
     Trial indices are those of the full schedule; a trainer that resumes at
-    ``start_trial`` builds its TimedArrays from the schedule's tail.
+    ``start_trial`` builds its TimedArrays from the schedule's tail. On
+    cpp_standalone the network also holds ``random_state_saver``, a one-unit
+    group that saves Brian2's random state at the end of the schedule, where
+    a following program continues it (:func:`train`).
     """
 
     def __init__(self, config: RunConfig, dataset: Dataset, initial_weights: dict | None = None,
