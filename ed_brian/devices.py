@@ -506,6 +506,11 @@ RANDOM_STATE_FILE = "ed_brian_random_state"
 _MT_WORDS = 625
 
 
+def _generator_count() -> int:
+    """Brian2's random generators in a cpp_standalone program: one per OpenMP thread, one without OpenMP."""
+    return max(int(prefs.devices.cpp_standalone.openmp_threads), 1)
+
+
 def _generator_rows(saved: dict[str, np.ndarray]) -> list[list[int]] | None:
     """The std::mt19937 states of a random state (None with cython's current block partly used)."""
     if int(saved["rand_index"][0]) or int(saved["randn_index"][0]) or int(saved["numpy_scalars"][1]):
@@ -525,7 +530,7 @@ def continue_random_numbers(project_dir: Path, saved: dict[str, np.ndarray]) -> 
     random numbers partly used, or another number of threads.
     """
     rows = _generator_rows(saved)
-    threads = max(int(prefs.devices.cpp_standalone.openmp_threads), 1)
+    threads = _generator_count()
     if rows is None or len(rows) != threads:
         return False
     project_dir = Path(project_dir)
@@ -555,7 +560,7 @@ def random_state_saver(save_at) -> list:
     """
     from brian2 import Function, NeuronGroup
 
-    threads = max(int(prefs.devices.cpp_standalone.openmp_threads), 1)
+    threads = _generator_count()
     save = Function(_standalone_only, arg_units=[1], return_unit=1, arg_types=["integer"], return_type="integer",
                     stateless=False)
     save.implementations.add_implementation("cpp", name="ed_brian_save_random_state", code=f"""
@@ -582,7 +587,7 @@ def _standalone_only(now):
 
 def program_random_state(project_dir: Path) -> dict[str, np.ndarray] | None:
     """Brian2's random state where the cpp_standalone program in ``project_dir`` saved it
-    (``save_random_numbers``), in ``random_state()``'s form (more threads' generators
+    (``random_state_saver``), in ``random_state()``'s form (more threads' generators
     under ``thread_keys``); None if it saved none."""
     path = Path(project_dir) / "results" / RANDOM_STATE_FILE
     try:
