@@ -136,6 +136,9 @@ def _add_run_flags(p: argparse.ArgumentParser) -> None:
                      help="how Poisson spikes reach the input relay: a PoissonGroup and Synapses, or per-pixel "
                      "draws the relay reads through a linked variable (the same spikes; on a GPU two kernels "
                      "and a host copy fewer per time step) [linked on cuda_standalone with --model lif, else synapses]")
+    enc.add_argument("--shift", type=int, default=_INPUT.max_shift, metavar="N",
+                     help="augmentation: every training trial shows its image moved by up to N pixels along x "
+                     "and along y, a fresh offset each trial; test images never move (--model lif) [%(default)s]")
     enc.add_argument("--independent_ei_trains", action="store_true",
                      help="give the E and I copy of a pixel independent Poisson trains (the seed shares one)")
 

@@ -91,6 +91,10 @@ class InputParams:
     # Synapses pathway) or "linked" (the same spikes, read through a linked
     # variable: no spike propagation, fewer GPU kernels per step).
     relay_input: str = "synapses"
+    # Augmentation: each training trial shows its image moved by up to this
+    # many pixels along x and along y (a fresh offset per trial, the uncovered
+    # border black); test images never move. 0: none.
+    max_shift: int = 0
 
     @property
     def steps_per_trial(self) -> int:
@@ -116,6 +120,8 @@ class InputParams:
             raise ConfigError(f"--relay_input must be synapses or linked (got {self.relay_input!r})")
         if not self.max_rate > 0:
             raise ConfigError(f"--spike_max_rate must be > 0 (got {self.max_rate})")
+        if self.max_shift < 0:
+            raise ConfigError(f"--shift must be >= 0 pixels, 0 for none (got {self.max_shift})")
         if self.max_rate * self.dt * 1e-3 > 1:
             raise ConfigError(
                 f"--spike_max_rate {self.max_rate} Hz exceeds one spike per time step at --spike_dt {self.dt} ms"
@@ -232,6 +238,11 @@ class NetworkConfig:
     input: InputParams = field(default_factory=InputParams)
     ed: EDParams = field(default_factory=EDParams)
 
+    @property
+    def image_side(self) -> int:
+        """Pixels along each side of the (square) images."""
+        return int(round(self.n_pixels ** 0.5))
+
     def validate(self) -> None:
         if not self.hidden:
             raise ConfigError("--hidden needs at least one layer size")
@@ -260,6 +271,9 @@ class NetworkConfig:
         self.lif.validate()
         self.input.validate()
         self.ed.validate()
+        if self.input.max_shift and self.input.max_shift >= self.image_side / 2:
+            raise ConfigError(f"--shift {self.input.max_shift} would move a {self.image_side}x{self.image_side} "
+                              f"image out of view: give less than {self.image_side / 2:g} pixels")
         if self.ed.bias_rate * self.input.dt * 1e-3 > 1:
             raise ConfigError(f"--bias_rate {self.ed.bias_rate} Hz exceeds one spike per time step "
                               f"at --spike_dt {self.input.dt} ms")
@@ -343,6 +357,8 @@ PARAMETERS: dict[str, Parameter] = {
     "spike_sim_time": Parameter(("network", "input", "sim_time"), "float", "ms", doc="duration of one trial"),
     "spike_dt": Parameter(("network", "input", "dt"), "float", "ms", doc="simulation time step of the whole network"),
     "relay_input": Parameter(("network", "input", "relay_input"), "str", doc='"synapses" or "linked"'),
+    "shift": Parameter(("network", "input", "max_shift"), "int",
+                       doc="training images move by up to N pixels in x and y, a fresh offset per trial (0: none)"),
     "independent_ei_trains": Parameter(("network", "input", "shared_ei_trains"), "bool", invert=True,
                                        doc="independent Poisson trains for a pixel's E and I copy"),
     "lr": Parameter(("network", "ed", "lr"), "float", doc="learning rate alpha"),
@@ -664,6 +680,8 @@ class Config:
             raise ConfigError("--bias_rate is for --model lif; the other models have no bias units")
         if self.model != "lif" and self.network.lif_groups != "layer":
             raise ConfigError("--lif_groups one is for --model lif; the other models have a group per layer")
+        if self.model != "lif" and self.network.input.max_shift:
+            raise ConfigError("--shift is for --model lif; the other models show every image where it is")
         if self.model != "lif" and self.network.input.relay_input != "synapses":
             raise ConfigError("--relay_input linked is for --model lif; the other models use a PoissonGroup and Synapses")
         if self.model == "frelu":

@@ -227,7 +227,8 @@ The full configuration is in `{EXPORT_FILE}`.
     ./main
 
 `static_arrays/` holds what the program reads: the images (`pixels`), the trial
-schedule (`trial_image`, `prev_image`, `prev_label`, `prev_learn`) and the
+schedule (`trial_image`, `prev_image`, `prev_label`, `prev_learn`; with
+`--shift` also the image offsets `trial_dx`, `trial_dy`, `prev_dx`, `prev_dy`) and the
 initial weight magnitudes of every projection. `./main` writes its results
 under `results/`: the output scores of every trial, the final weights and the
 spike counts of every unit, as raw binary arrays.

@@ -136,21 +136,25 @@ def hidden_boundary(derivative: str = "smoothed") -> str:
 
 _RELAY_ACTIVITY = {
     # The seed: first-layer updates see the pixel value itself.
-    "pixel": "activity = pixels(prev_image(t) * second, pixel)\n",
+    "pixel": "activity = PIXEL\n",
     # The spike count, normalised by its expectation for a white pixel.
     "count": COUNT_ACTIVITY,
 }
+_PREVIOUS_PIXEL = "pixels(prev_image(t) * second, pixel)"
 
 
-def relay_boundary(input_activity: str, relay_input: str = "synapses") -> str:
+def relay_boundary(input_activity: str, relay_input: str = "synapses", previous_pixel: str = _PREVIOUS_PIXEL) -> str:
     """Boundary code of the input relay for ``input_activity`` 'pixel' or 'count'.
 
+    'pixel' reads ``previous_pixel``, the expression for the unit's pixel in
+    the trial that ended (moved as that trial showed it, with shifted images).
     With ``relay_input`` 'linked' the count and the pending spikes belong to
     the Poisson sources, which clear them after this (SOURCE_BOUNDARY); the
     relay, having no reset, adds the trial's count to its total here."""
+    activity = _RELAY_ACTIVITY[input_activity].replace("PIXEL", previous_pixel)
     if relay_input == "linked":
-        return _RELAY_ACTIVITY[input_activity] + _PRE_SPLIT + "spikes_total += count\n"
-    return _RELAY_ACTIVITY[input_activity] + _PRE_SPLIT + "count = 0\npending = 0\n"
+        return activity + _PRE_SPLIT + "spikes_total += count\n"
+    return activity + _PRE_SPLIT + "count = 0\npending = 0\n"
 
 
 SOURCE_BOUNDARY = """

@@ -54,7 +54,7 @@ from ed_brian import features as feature_layer_math
 from ed_brian import learning
 from ed_brian.config import ConfigError, NetworkConfig
 from ed_brian.models import lif
-from ed_brian.schedule import Schedule
+from ed_brian.schedule import Schedule, image_pixel
 
 
 @dataclass
@@ -232,23 +232,37 @@ def learn_table(schedule: Schedule, decays=None) -> np.ndarray:
     return np.stack([schedule.learn_factors(decay) for decay in decays], axis=1)
 
 
-def schedule_values(schedule: Schedule, decays=None) -> dict[str, np.ndarray]:
+def schedule_values(schedule: Schedule, decays=None, shifts: bool = False) -> dict[str, np.ndarray]:
     """The per-trial TimedArray values of ``schedule``, by TimedArray name; ``prev_learn``
-    has a column per copy (``decays``: each copy's lr_decay)."""
-    return {
+    has a column per copy (``decays``: each copy's lr_decay). With ``shifts`` also
+    each trial's image offsets (``trial_dx`` ... ``prev_dy``; 0 where the schedule has none)."""
+    values = {
         "trial_image": schedule.image,
         "prev_image": schedule.previous(schedule.image),
         "prev_label": schedule.previous(schedule.label, fill=-1),
         "prev_learn": np.concatenate([np.zeros((1, len(decays) if decays else 1)), learn_table(schedule, decays)]),
     }
+    if shifts:
+        offsets = np.zeros((schedule.n_trials, 2), dtype=np.int64) if schedule.shift is None else schedule.shift
+        for axis, name in enumerate(("dx", "dy")):
+            values[f"trial_{name}"] = offsets[:, axis]
+            values[f"prev_{name}"] = schedule.previous(offsets[:, axis])
+    return values
 
 
-def time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object, decays=None) -> dict:
+def time_tables(pixel_table: np.ndarray, schedule: Schedule, trial: object, decays=None, shifts: bool = False) -> dict:
     # Image k is row k of `pixels`, looked up at time k seconds: a table, not a signal.
     tables = {"pixels": TimedArray(pixel_table, dt=1 * second, name="pixels")}
-    for name, values in schedule_values(schedule, decays).items():
+    for name, values in schedule_values(schedule, decays, shifts).items():
         tables[name] = TimedArray(values, dt=trial, name=name)
     return tables
+
+
+def shown_pixel(config: NetworkConfig, when: str, pixel: str) -> str:
+    """The expression for ``pixel`` of the image of the ``when`` trial ('trial' or
+    'prev'), moved by that trial's offsets when the run shifts its images."""
+    shift = (f"{when}_dx(t)", f"{when}_dy(t)") if config.input.max_shift else None
+    return image_pixel(f"{when}_image(t)", pixel, config.image_side, shift)
 
 
 def _learn_events(config: NetworkConfig, presynaptic: bool) -> dict | None:
@@ -536,7 +550,7 @@ def input_layer(config: NetworkConfig, clock, trial_clock, namespace) -> tuple[l
     n_relay = 2 * config.n_pixels
     n_sources = config.n_pixels if inp.shared_ei_trains else n_relay
     pixel_of_source = "i" if inp.shared_ei_trains else "i // 2"
-    source_rate = f"max_rate * pixels(trial_image(t) * second, {pixel_of_source})"
+    source_rate = f"max_rate * {shown_pixel(config, 'trial', pixel_of_source)}"
     linked = inp.relay_input == "linked"
     with _no_reset_warning():
         relay = NeuronGroup(
@@ -672,7 +686,8 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
     clock.dt = inp.dt * ms
     trial_clock = Clock(trial, name="trial_clock")
     # One network learns with the schedule's own factors; packed copies each with their lr_decay.
-    tables = time_tables(pixel_table, schedule, trial, [c.ed.lr_decay for c in copies] if len(copies) > 1 else None)
+    tables = time_tables(pixel_table, schedule, trial, [c.ed.lr_decay for c in copies] if len(copies) > 1 else None,
+                         shifts=bool(inp.max_shift))
     namespace = dict(tables, max_rate=inp.max_rate * Hz, n_classes=K)
 
     source_objects, relay = input_layer(config, clock, trial_clock, namespace)
@@ -715,7 +730,7 @@ def build_network(config: NetworkConfig, pixel_table: np.ndarray, schedule: Sche
         learn_events_on_trial_clock(sources, [*synapses, *bias_synapses], trial_clock)
 
     relay.run_regularly(
-        learning.relay_boundary(ed.input_activity, inp.relay_input),
+        learning.relay_boundary(ed.input_activity, inp.relay_input, shown_pixel(config, "prev", "pixel")),
         clock=trial_clock,
         when="start",
         order=learning.ORDER_UNITS,

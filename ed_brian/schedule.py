@@ -36,6 +36,9 @@ class Schedule:
     # fraction of the epoch already done with a smooth decay; None when the
     # factors follow the phases alone.
     progress: np.ndarray | None = None
+    # (N, 2) integer offsets (dx, dy) in pixels at which each trial shows its
+    # image (0 on test trials); None: every image where it is.
+    shift: np.ndarray | None = None
 
     @property
     def n_trials(self) -> int:
@@ -48,14 +51,14 @@ class Schedule:
             for p in self.phases
             if p.stop > start
         )
-        progress = None if self.progress is None else self.progress[start:]
-        return Schedule(self.image[start:], self.label[start:], self.learn[start:], phases, progress)
+        return Schedule(self.image[start:], self.label[start:], self.learn[start:], phases,
+                        *(None if a is None else a[start:] for a in (self.progress, self.shift)))
 
     def head(self, stop: int) -> "Schedule":
         """The trials before ``stop`` (to run a run in parts, one program each)."""
         phases = tuple(Phase(p.epoch, p.kind, p.start, min(p.stop, stop)) for p in self.phases if p.start < stop)
-        progress = None if self.progress is None else self.progress[:stop]
-        return Schedule(self.image[:stop], self.label[:stop], self.learn[:stop], phases, progress)
+        return Schedule(self.image[:stop], self.label[:stop], self.learn[:stop], phases,
+                        *(None if a is None else a[:stop] for a in (self.progress, self.shift)))
 
     def learn_factors(self, decay: float) -> np.ndarray:
         """(N,) the learning factor of every trial for this ``decay`` (one packed copy's lr_decay)."""
@@ -99,6 +102,7 @@ def build_schedule(
     lr_decay: float = 1.0,
     per_epoch: int | None = None,
     smooth_decay: bool = False,
+    max_shift: int = 0,
 ) -> Schedule:
     """Trials for ``epochs`` epochs over an image table of train then test images.
 
@@ -107,7 +111,9 @@ def build_schedule(
     Training trials of epoch e learn with factor ``lr_decay**(e-1)``; with
     ``smooth_decay`` the factor falls trial by trial instead,
     ``lr_decay**(e-1 + j/n)`` for the j-th of the epoch's n training trials,
-    so a one-epoch run anneals too.
+    so a one-epoch run anneals too. With ``max_shift`` s every training trial
+    shows its image moved by offsets dx, dy drawn uniformly from -s..s (after
+    the training orders, so these stay those of an unshifted run).
     """
     n_pool, n_test = len(train_labels), len(test_labels)
     per_epoch = n_pool if per_epoch is None else per_epoch
@@ -129,8 +135,14 @@ def build_schedule(
             start += len(rows)
     image = np.concatenate(images).astype(np.int64)
     all_labels = np.concatenate([train_labels, test_labels]).astype(np.int64)
+    shift = None
+    if max_shift:
+        shift = np.zeros((len(image), 2), dtype=np.int64)
+        for phase in phases:
+            if phase.kind == "train":
+                shift[phase.start : phase.stop] = rng.integers(-max_shift, max_shift + 1, (phase.stop - phase.start, 2))
     schedule = Schedule(image=image, label=all_labels[image], learn=np.zeros(len(image)), phases=tuple(phases),
-                        progress=np.concatenate(progress))
+                        progress=np.concatenate(progress), shift=shift)
     return replace(schedule, learn=schedule.learn_factors(lr_decay))
 
 
@@ -147,3 +159,21 @@ def test_schedule(n_train: int, test_labels: np.ndarray, repeats: int = 1) -> Sc
         learn=np.zeros(n_test * repeats, dtype=np.float64),
         phases=(Phase(0, "test", 0, n_test * repeats),),
     )
+
+
+def image_pixel(image: str, pixel: str, side: int, shift: tuple[str, str] | None = None) -> str:
+    """A Brian2 expression for the value of ``pixel`` in row ``image`` of the
+    ``pixels`` table, the image moved by ``shift`` (expressions for dx, dy in
+    pixels; None: not moved). A pixel whose source lies outside the image is 0.
+
+    ``image``, ``pixel`` and the shifts are expressions too (say
+    ``trial_image(t)``, ``i``), so the lookup runs as generated code on every device.
+    """
+    if shift is None:
+        return f"pixels({image} * second, {pixel})"
+    dx, dy = shift
+    row, col = f"({pixel} // {side} - {dy})", f"({pixel} % {side} - {dx})"
+    # Integers here: a row or column in view lies within half a pixel of the centre's span.
+    inside = " * ".join(f"int(abs({x} - {(side - 1) / 2}) < {side / 2})" for x in (row, col))
+    index = f"int(clip({row}, 0, {side - 1}) * {side} + clip({col}, 0, {side - 1}))"
+    return f"pixels({image} * second, {index}) * {inside}"

@@ -120,7 +120,8 @@ def run_schedule(config: RunConfig, train_labels: np.ndarray, test_labels: np.nd
     """The schedule of ``config``'s epochs over a table of these training then test images."""
     return build_schedule(train_labels, test_labels, config.epochs, np.random.default_rng(shuffle_seed),
                           config.shuffle, config.network.ed.lr_decay, per_epoch=config.n_train,
-                          smooth_decay=config.network.ed.lr_schedule == "smooth")
+                          smooth_decay=config.network.ed.lr_schedule == "smooth",
+                          max_shift=config.network.input.max_shift)
 
 
 def shape_key(config: RunConfig) -> dict:
@@ -843,7 +844,8 @@ class StandaloneSession:
             schedule = run_schedule(config, *labels, config.seed if shuffle_seed is None else shuffle_seed)
             decays = [config.copy_config(c).network.ed.lr_decay for c in range(config.copies)] \
                 if config.copies > 1 else None
-            for name, values in schedule_values(schedule, decays).items():
+            shifts = bool(config.network.input.max_shift)
+            for name, values in schedule_values(schedule, decays, shifts).items():
                 run_args[net.tables[name]] = values
         if initial_weights is not None:
             check_weight_shapes(initial_weights, expected_synapse_counts(config.network, config.copies))

@@ -46,6 +46,8 @@ def test_train_on_bundled_data_writes_results_folder(tmp_path):
         (["--hidden", "0"], "--hidden sizes must be > 0"),
         (["--v_threshold", "-70", "--v_rest", "-65"], "must be above --v_rest"),
         (["--tau_m", "0"], "--tau_m must be > 0"),
+        (["--shift", "14"], "--shift 14 would move a 28x28 image out of view"),
+        (["--shift", "2", "--model", "simple"], "--shift is for --model lif"),
         (["--lr_decay", "1.5"], "--lr_decay must be in (0, 1]"),
         (["--lr_schedule", "cosine"], "invalid choice: 'cosine'"),
         (["--w_bound", "0.45"], "--w_bound (0.45) must exceed the initial magnitudes"),

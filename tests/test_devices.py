@@ -30,6 +30,8 @@ def test_cython_and_cpp_standalone_are_identical(tmp_path):
     data = band_dataset(24, 12)
     # With Kaneko's bias units, so that their regular spikes and learning are compared too.
     config = small_config(hidden=(6, 4), n_train=24, n_test=12, epochs=2, seed=9, codegen="cython", bias_rate=100.0)
+    # Training images shown shifted, so that the offsets' tables and lookups are compared too.
+    config = replace(config, network=replace(config.network, input=replace(config.network.input, max_shift=2)))
     runtime = train(config, data)
     assert {"bias_to_hidden_1/w", "bias_to_output/w"} <= runtime.weights.keys()
     # The standalone run is built the GPU's way: Poisson spikes through a linked
@@ -273,6 +275,8 @@ def test_standalone_session_reruns_with_run_args_without_rebuilding(tmp_path):
     data, other = band_dataset(16, 8), band_dataset(16, 8, seed=5)
     # 12 training images per epoch drawn from 16: the pool's draws must match too.
     config = replace(small_config(hidden=(5,), n_train=12, n_test=8, seed=2), device="cpp_standalone", train_pool=16)
+    # With shifted training images: a new shuffle seed draws new offsets too.
+    config = replace(config, network=replace(config.network, input=replace(config.network.input, max_shift=1)))
     # The program has every LIF unit in one group (one learning rate to set);
     # the references are runtime runs with a group per layer.
     session = StandaloneSession(replace(config, network=replace(config.network, lif_groups="one")), data,
@@ -300,6 +304,7 @@ def test_standalone_session_reruns_with_run_args_without_rebuilding(tmp_path):
     table_labels = np.concatenate([data.train_labels, data.test_labels])
     np.testing.assert_array_equal(third.schedule.label, table_labels[third.schedule.image])
     assert not np.array_equal(third.schedule.image, first.schedule.image)
+    assert not np.array_equal(third.schedule.shift, first.schedule.shift)
 
 
 def test_recordings_are_the_same_on_cython_and_cpp_standalone(tmp_path):

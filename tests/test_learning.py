@@ -16,11 +16,26 @@ from ed_brian.train import train
 from conftest import TONIC, band_dataset, small_config, with_initial_weights
 
 
-def one_trial_schedule(label: int, learn: float = 1) -> Schedule:
+def one_trial_schedule(label: int, learn: float = 1, shift=None) -> Schedule:
     return Schedule(
         image=np.array([0]), label=np.array([label]), learn=np.array([learn]),
-        phases=(Phase(1, "train", 0, 1),),
+        phases=(Phase(1, "train", 0, 1),), shift=None if shift is None else np.array([shift]),
     )
+
+
+def run_one_trial(net, config):
+    """Run ``net``'s one trial and the boundary after it: the magnitudes before, and each
+    group's spike count per unit in the trial."""
+    monitors = [SpikeMonitor(group, name=f"{group.name}_spikes") for group in net.unit_groups]
+    net.network.add(monitors)
+    before = {syn.name: np.array(syn.w[:]) for syn in net.projections}
+    T = config.input.sim_time * ms
+    net.network.run(T + config.input.dt * ms)
+    counts = {}
+    for group, mon in zip(net.unit_groups, monitors):
+        in_trial = np.asarray(mon.t[:] < T)
+        counts[group.name] = np.bincount(np.asarray(mon.i[:])[in_trial], minlength=len(group)).astype(float)
+    return before, counts
 
 
 def expected_weight_change(config, net, counts, pixels, label, learn_factor=1.0, weights_before=None):
@@ -86,16 +101,7 @@ def test_weight_change_matches_formula(input_activity, learning_mode, learn_fact
     use_runtime("numpy")
     brian2.seed(11)
     net = with_initial_weights(build_network(config, pixels[None, :], one_trial_schedule(label, learn_factor)), config)
-    monitors = [SpikeMonitor(group, name=f"{group.name}_spikes") for group in net.unit_groups]
-    net.network.add(monitors)
-    before = {syn.name: np.array(syn.w[:]) for syn in net.projections}
-    T = config.input.sim_time * ms
-    net.network.run(T + config.input.dt * ms)
-
-    counts = {}
-    for group, mon in zip(net.unit_groups, monitors):
-        in_trial = np.asarray(mon.t[:] < T)
-        counts[group.name] = np.bincount(np.asarray(mon.i[:])[in_trial], minlength=len(group)).astype(float)
+    before, counts = run_one_trial(net, config)
     assert counts["output"].sum() > 0 and counts["hidden_2"].sum() > 0, "the trial must make spikes"
     if bias_rate:  # regular firing: floor(120 Hz x 30 ms) = 3 spikes each, every trial
         np.testing.assert_array_equal(counts["bias"], [3, 3])
@@ -123,6 +129,48 @@ def test_weight_change_matches_formula(input_activity, learning_mode, learn_fact
         assert mean_dw == pytest.approx(np.abs(change).mean(), rel=1e-9)
     black = np.asarray(relay_to_hidden.i[:]) < 8
     assert np.all(relay_to_hidden.w[:][black] == before[relay_to_hidden.name][black])
+
+
+@pytest.mark.parametrize("codegen", ["numpy", "cython"])
+@pytest.mark.parametrize("input_activity", ["pixel", "count"])
+def test_a_shifted_trial_shows_the_moved_image_and_learns_from_it(codegen, input_activity):
+    config = NetworkConfig(
+        hidden=(5,), n_classes=2, n_pixels=16, lif=TONIC, input=InputParams(sim_time=30.0, max_rate=400.0, max_shift=1),
+        ed=EDParams(lr=0.2, input_activity=input_activity),
+    )
+    image = np.random.default_rng(4).uniform(0.3, 1, (4, 4))
+    dx, dy = 1, -1  # one pixel right and one up: column 0 and row 3 show black
+    moved = np.zeros((4, 4))
+    moved[:3, 1:] = image[1:, :3]
+    use_runtime(codegen)
+    brian2.seed(5)
+    net = with_initial_weights(build_network(config, image.reshape(1, 16), one_trial_schedule(1, shift=(dx, dy))),
+                               config)
+    before, counts = run_one_trial(net, config)
+    per_pixel = counts["relay"].reshape(4, 4, 2).sum(axis=2)
+    assert np.all(per_pixel[moved == 0] == 0) and np.all(per_pixel[moved > 0] > 0), per_pixel
+    # About max_rate * T * value spikes per relay unit where the moved image is bright.
+    assert np.corrcoef(per_pixel[moved > 0], moved[moved > 0])[0, 1] > 0.5
+    expected = expected_weight_change(config, net, counts, moved.ravel(), 1, 1.0, before)
+    for syn in net.projections:
+        np.testing.assert_allclose(np.asarray(syn.w[:]) - before[syn.name], expected[syn.name],
+                                   rtol=1e-9, atol=1e-12, err_msg=syn.name)
+
+
+def test_training_trials_get_shifts_within_the_bound_and_test_trials_none():
+    labels = np.arange(50) % 5
+    plain = build_schedule(labels, labels[:8], epochs=2, rng=np.random.default_rng(3))
+    shifted = build_schedule(labels, labels[:8], epochs=2, rng=np.random.default_rng(3), max_shift=2)
+    assert plain.shift is None
+    np.testing.assert_array_equal(shifted.image, plain.image)  # the same training orders
+    for phase in shifted.phases:
+        offsets = shifted.shift[phase.start : phase.stop]
+        if phase.kind == "test":
+            assert np.all(offsets == 0)
+        else:  # every offset from -2 to 2 along both axes turns up in 50 trials
+            assert set(offsets[:, 0]) == set(offsets[:, 1]) == {-2, -1, 0, 1, 2}
+    np.testing.assert_array_equal(shifted.tail(30).shift, shifted.shift[30:])
+    np.testing.assert_array_equal(shifted.head(30).shift, shifted.shift[:30])
 
 
 def test_learning_rate_decays_per_epoch_and_test_trials_never_learn():
