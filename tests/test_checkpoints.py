@@ -33,11 +33,12 @@ def assert_same_run(a, b):
     ]
 
 
-@pytest.mark.parametrize("codegen, stop_after_chunks", [("numpy", 2), ("numpy", 5), ("cython", 3)])
-def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, monkeypatch, codegen, stop_after_chunks):
+# Shifted training images in one case: the resumed run must continue their offsets too.
+@pytest.mark.parametrize("codegen, stop_after_chunks, shift", [("numpy", 2, 0), ("numpy", 5, 2), ("cython", 3, 0)])
+def test_interrupted_and_resumed_run_equals_uninterrupted(tmp_path, monkeypatch, codegen, stop_after_chunks, shift):
     monkeypatch.setattr(schedule, "CHUNK_TRIALS", 7)
     data = band_dataset(20, 8)
-    config = small_config(hidden=(5,), n_train=20, n_test=8, epochs=2, seed=13, codegen=codegen)
+    config = small_config(hidden=(5,), n_train=20, n_test=8, epochs=2, seed=13, codegen=codegen).replace(shift=shift)
     whole = train(config, data)
 
     calls = []
